@@ -1,0 +1,13 @@
+// The subcommands of `vigil`. Each takes its arguments after the command name and returns the
+// process exit code: 0 success, 1 the work failed (a bad statement, a failed check), 2 usage.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace vigil::cli {
+
+int RunSql(const std::vector<std::string>& args);
+int RunShell(const std::vector<std::string>& args);
+
+}  // namespace vigil::cli
