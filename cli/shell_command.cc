@@ -62,8 +62,11 @@ void RunStatement(ShellState& state, const std::string& sql) {
         writer->AddRow(row);
         return true;
       });
+  std::cout.flush();
+  for (const std::string& w : state.engine.database->warnings()) {
+    std::cerr << "warning: " << w << "\n";
+  }
   if (!produced.ok()) {
-    std::cout.flush();
     std::cerr << "Error: " << produced.status().message() << "\n";
     return;
   }

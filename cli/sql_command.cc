@@ -68,8 +68,9 @@ int RunSql(const std::vector<std::string>& args) {
         writer->AddRow(row);
         return true;
       });
+  std::cout.flush();
+  for (const std::string& w : engine->database->warnings()) std::cerr << "warning: " << w << "\n";
   if (!produced.ok()) {
-    std::cout.flush();
     std::cerr << "vigil sql: " << produced.status().message() << "\n";
     return 1;
   }

@@ -275,6 +275,11 @@ bool Host::IsDirectory(std::string_view path) const {
   return st.ok() && S_ISDIR(st->st_mode);
 }
 
+Result<CommandResult> Host::Run(const std::vector<std::string>& argv,
+                                const CommandOptions& options) const {
+  return RunCommand(argv, options);
+}
+
 Result<std::vector<std::string>> Host::Glob(std::string_view pattern) const {
   if (pattern.empty() || pattern[0] != '/') {
     return Status::InvalidArgument("glob pattern '" + std::string(pattern) + "' is not absolute");

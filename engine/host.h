@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/process.h"
 #include "engine/status.h"
 
 namespace vigil {
@@ -70,6 +71,12 @@ class Host {
 
   bool Exists(std::string_view path) const { return Lstat(path).ok(); }
   bool IsDirectory(std::string_view path) const;
+
+  // Runs a program of this machine (never one inside the root). Collectors use it only when
+  // is_machine_root() (live kernel state: `nft -j list ruleset`); validators (`sshd -t -f`)
+  // use it with real paths from RealPath(). Tests subclass Host to make it fail.
+  virtual Result<CommandResult> Run(const std::vector<std::string>& argv,
+                                    const CommandOptions& options = {}) const;
 
   // Host paths matching a shell glob ("/etc/sysctl.d/*.conf"), sorted. `*`, `?` and `[...]`
   // match within one path component; a pattern without them yields itself when it exists.

@@ -173,6 +173,14 @@ Status QueryContext::CheckDeadline() const {
   return Status::Ok();
 }
 
+void QueryContext::Warn(std::string message) const {
+  if (warnings_ == nullptr) return;
+  std::string line = schema_.name + ": " + message;
+  if (std::find(warnings_->begin(), warnings_->end(), line) == warnings_->end()) {
+    warnings_->push_back(std::move(line));
+  }
+}
+
 std::string QueryContext::Describe() const {
   std::string out;
   for (size_t i = 0; i < per_column_.size(); ++i) {

@@ -68,12 +68,20 @@ class QueryContext {
   // "path = '/etc' AND uid IN (0, 1)": the constraints, for plans and test assertions.
   std::string Describe() const;
 
+  // Reports a problem that cost rows but not the whole scan: a file that is missing when it
+  // should not be, unreadable, too large or malformed ("/etc/passwd:7: malformed line, 3
+  // fields"). The statement still succeeds; the caller shows the warnings beside the rows.
+  void Warn(std::string message) const;
+  // Where Warn() sends its messages (the bridge sets it; without a sink they are dropped).
+  void SetWarningSink(std::vector<std::string>* sink) { warnings_ = sink; }
+
  private:
   const Host& host_;
   const Schema& schema_;
   std::vector<std::vector<Constraint>> per_column_;
   uint64_t used_mask_ = ~uint64_t{0};
   std::optional<Clock::time_point> deadline_;
+  std::vector<std::string>* warnings_ = nullptr;
 };
 
 }  // namespace vigil

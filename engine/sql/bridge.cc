@@ -278,6 +278,7 @@ void Bridge::NoteMissingRequired(const Schema& schema) {
 void Bridge::BeginStatement(std::optional<std::chrono::steady_clock::time_point> deadline) {
   deadline_ = deadline;
   missing_required_ = Status::Ok();
+  warnings_.clear();
   cache_.clear();
   table_error_ = Status::Ok();
 }
@@ -297,6 +298,7 @@ Result<std::shared_ptr<const Bridge::Rows>> Bridge::Scan(const Table& table,
   }
   QueryContext ctx(host_, schema);
   if (deadline_) ctx.SetDeadline(*deadline_);
+  ctx.SetWarningSink(&warnings_);
   std::string key = schema.name;
   key += '\x1f';
   key += plan;

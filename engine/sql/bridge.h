@@ -57,6 +57,8 @@ class Bridge {
   // The error of the last table whose generate() failed in this statement (ok if none).
   const Status& table_error() const { return table_error_; }
   size_t generate_calls() const { return generate_calls_; }
+  // Warnings tables reported during this statement ("users: /etc/passwd:7: ..."), in order.
+  const std::vector<std::string>& warnings() const { return warnings_; }
   // Set while preparing when some plan could bind none of a table's required columns.
   const Status& missing_required() const { return missing_required_; }
 
@@ -76,6 +78,7 @@ class Bridge {
   std::map<std::string, std::shared_ptr<const Rows>> cache_;
   Status table_error_;
   Status missing_required_;
+  std::vector<std::string> warnings_;
   size_t generate_calls_ = 0;
 };
 

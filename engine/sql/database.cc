@@ -227,6 +227,7 @@ Result<QueryResult> Database::Query(std::string_view sql, const QueryOptions& op
       });
   if (!produced.ok()) return produced.status();
   result.rows_total = *produced;
+  result.warnings = warnings();
   result.duration_ms =
       std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   return result;
@@ -328,6 +329,8 @@ Status Database::Check(std::string_view sql) {
 }
 
 bool IsCompleteStatement(const std::string& sql) { return sqlite3_complete(sql.c_str()) != 0; }
+
+const std::vector<std::string>& Database::warnings() const { return impl_->bridge.warnings(); }
 
 size_t Database::generate_calls() const { return impl_->bridge.generate_calls(); }
 

@@ -38,6 +38,8 @@ struct QueryResult {
   std::vector<Row> rows;
   size_t rows_total = 0;  // every row the statement produced; > rows.size() when capped
   double duration_ms = 0;
+  // Problems tables met that cost rows but not the statement ("users: /etc/passwd:7: ...").
+  std::vector<std::string> warnings;
 };
 
 class Database {
@@ -59,6 +61,9 @@ class Database {
   using RowCallback = std::function<bool(Row&&)>;
   Result<size_t> Stream(std::string_view sql, const QueryOptions& options,
                         const ColumnsCallback& on_columns, const RowCallback& on_row);
+
+  // The warnings of the last statement run by Query() or Stream().
+  const std::vector<std::string>& warnings() const;
 
   // Prepares the statement without running it: syntax, tables, columns and permissions are
   // checked. Used to validate packs at load time.

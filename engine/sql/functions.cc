@@ -111,8 +111,8 @@ class CachedRegex {
       return nullptr;
     }
     try {
-      compiled_ = std::make_unique<std::regex>(pattern.data(), pattern.size(),
-                                               std::regex::ECMAScript);
+      compiled_ =
+          std::make_unique<std::regex>(pattern.data(), pattern.size(), std::regex::ECMAScript);
     } catch (const std::regex_error& e) {
       ResultError(ctx_, "invalid regular expression '" + std::string(pattern) + "': " + e.what());
       return nullptr;
@@ -149,9 +149,10 @@ void RegexMatch(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   const std::optional<std::string_view> subject = RegexSubject(ctx, argv[0]);
   if (!subject) return;
   const sqlite3_int64 group = sqlite3_value_int64(argv[2]);
+  if (group < 0) return;
 
   std::cmatch match;
-  if (group < 0 || !std::regex_search(subject->data(), subject->data() + subject->size(), match, *re)) return;
+  if (!std::regex_search(subject->data(), subject->data() + subject->size(), match, *re)) return;
   if (static_cast<uint64_t>(group) >= match.size() || !match[group].matched) return;
   ResultText(ctx, std::string_view(match[group].first, match[group].length()));
 }

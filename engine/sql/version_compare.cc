@@ -62,7 +62,7 @@ int CompareFragments(std::string_view a, std::string_view b) {
 }
 
 struct DebianVersion {
-  std::string_view epoch;     // digits; empty means 0
+  std::string_view epoch;  // digits; empty means 0
   std::string_view upstream;
   std::string_view revision;  // empty when the version has no hyphen
 };
@@ -72,8 +72,8 @@ struct DebianVersion {
 // last hyphen, so an upstream version may itself contain hyphens.
 DebianVersion Parse(std::string_view version) {
   DebianVersion parts;
-  if (size_t colon = version.find(':'); colon != std::string_view::npos && colon > 0 &&
-                                        RunLength(version, true) == colon) {
+  if (size_t colon = version.find(':');
+      colon != std::string_view::npos && colon > 0 && RunLength(version, true) == colon) {
     parts.epoch = version.substr(0, colon);
     version.remove_prefix(colon + 1);
   }

@@ -84,9 +84,10 @@ class Walker {
   Status Expand(std::string_view pattern, PatternSyntax syntax, bool directories_only,
                 const std::string& what, std::vector<std::string>& out);
 
-  // Counts one produced path against the budget.
-  Status Count(const std::string& what) {
-    if (++produced_ <= max_paths_) return Status::Ok();
+  // Counts `n` produced paths against the budget.
+  Status Count(const std::string& what, size_t n = 1) {
+    produced_ += n;
+    if (produced_ <= max_paths_) return Status::Ok();
     return Status::ResourceExhausted(what + " expands to more than " +
                                      std::to_string(max_paths_) +
                                      " paths, the limit for one scan; narrow the pattern");
@@ -190,9 +191,7 @@ Result<std::optional<std::vector<std::string>>> ColumnPaths(const QueryContext& 
                                                             Walker& walker) {
   const std::string& name = ctx.schema().columns[column].name;
   if (auto equals = ctx.EqualsText(name)) {
-    for (size_t i = 0; i < equals->size(); ++i) {
-      VIGIL_RETURN_IF_ERROR(walker.Count(name + " IN (...)"));
-    }
+    VIGIL_RETURN_IF_ERROR(walker.Count(name + " IN (...)", equals->size()));
     return equals;
   }
   std::optional<std::vector<std::string>> result;
@@ -264,10 +263,8 @@ Result<std::vector<PathCandidate>> ExpandPathConstraints(const QueryContext& ctx
       VIGIL_RETURN_IF_ERROR(ctx.CheckDeadline());
       auto entries = walker.host().ListDirectory(directory);
       if (!entries.ok()) continue;  // missing or not a directory: no rows
-      for (const DirEntry& entry : *entries) {
-        VIGIL_RETURN_IF_ERROR(walker.Count(what + " of '" + directory + "'"));
-        add(JoinPath(directory, entry.name), directory);
-      }
+      VIGIL_RETURN_IF_ERROR(walker.Count(what + " of '" + directory + "'", entries->size()));
+      for (const DirEntry& entry : *entries) add(JoinPath(directory, entry.name), directory);
     }
   }
   return out;

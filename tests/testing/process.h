@@ -1,5 +1,5 @@
-// Runs a program to completion for integration tests: feeds it stdin, collects stdout and
-// stderr, and kills it if it outlives its time limit.
+// Runs a program to completion for integration tests (engine/process.h underneath), giving a
+// result even when it cannot start (exit_code -1 and the reason in err).
 #pragma once
 
 #include <chrono>

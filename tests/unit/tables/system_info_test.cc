@@ -65,7 +65,7 @@ TEST(SystemInfoTable, UnreadableSourcesGiveEmptyTextAndNullNumbers) {
   EXPECT_EQ(Rows(root.path(),
                  "SELECT hostname, uuid, cpu_brand, cpu_logical_cores, cpu_physical_cores, "
                  "physical_memory, hardware_serial FROM system_info"),
-            std::vector<std::string>{"||||NULL|NULL|NULL|"});
+            std::vector<std::string>{"|||NULL|NULL|NULL|"});
 }
 
 TEST(SystemInfoTable, LogicalCoresCountWithoutCoreIds) {

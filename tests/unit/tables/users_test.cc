@@ -72,7 +72,7 @@ TEST(UsersTable, JoinsWithGroupsOnGid) {
   EXPECT_EQ(Rows(FixtureRoot("debian12"),
                  "SELECT u.username, g.groupname FROM users u JOIN groups g USING (gid) "
                  "WHERE u.uid >= 1000 ORDER BY u.uid"),
-            std::vector<std::string>{"historian|historian"});
+            (std::vector<std::string>{"historian|historian", "nobody|nogroup"}));
 }
 
 TEST(UsersTable, RootWithoutPasswdHasNoAccounts) {

@@ -307,8 +307,8 @@ TEST_F(SqlFunctionsTest, FunctionNamesListEveryRegisteredFunction) {
       "sha256",      "in_cidr_block", "cidr_contains", "version_compare"};
   EXPECT_EQ(VigilFunctionNames(), expected);
   for (std::string_view name : VigilFunctionNames()) {
-    EXPECT_EQ(Eval("SELECT count(*) FROM pragma_function_list WHERE name = '" +
-                   std::string(name) + "' AND builtin = 0"),
+    EXPECT_EQ(Eval("SELECT count(*) FROM pragma_function_list WHERE name = '" + std::string(name) +
+                   "' AND builtin = 0"),
               "1")
         << name;
   }

@@ -27,24 +27,24 @@ struct Case {
 
 // Every case is well-formed, so the package manager accepts it too.
 const Case kCases[] = {
-    {"1.0~rc1", "1.0", -1},              // ~ sorts before the end of the string
+    {"1.0~rc1", "1.0", -1},  // ~ sorts before the end of the string
     {"1.0~rc1", "1.0~rc2", -1},
     {"1.0~~", "1.0~", -1},
     {"1.0~~a", "1.0~", -1},
-    {"1:0.9", "2.0", 1},                 // epoch first
-    {"2:1.0", "10:0.1", -1},             // epochs compare as numbers
-    {"0:2.0", "2.0", 0},                 // a missing epoch is 0
+    {"1:0.9", "2.0", 1},      // epoch first
+    {"2:1.0", "10:0.1", -1},  // epochs compare as numbers
+    {"0:2.0", "2.0", 0},      // a missing epoch is 0
     {"2.30-1", "2.30-1+deb12u1", -1},
-    {"1.0a", "1.0+", -1},                // letters before non-letters
-    {"1.0", "1.0a", -1},                 // the end before a letter
+    {"1.0a", "1.0+", -1},  // letters before non-letters
+    {"1.0", "1.0a", -1},   // the end before a letter
     {"1.0", "1.0+dfsg", -1},
     {"1.0+dfsg-1", "1.0-1", 1},
-    {"9", "10", -1},                     // digit runs compare as numbers
+    {"9", "10", -1},  // digit runs compare as numbers
     {"1.9", "1.10", -1},
-    {"1.00", "1.0", 0},                  // leading zeros do not count
-    {"1.0", "1.0-0", 0},                 // no revision is revision 0
+    {"1.00", "1.0", 0},   // leading zeros do not count
+    {"1.0", "1.0-0", 0},  // no revision is revision 0
     {"1.0-1", "1.0-0", 1},
-    {"1-2-3", "1-10", 1},                // the revision follows the last hyphen
+    {"1-2-3", "1-10", 1},  // the revision follows the last hyphen
     {"7.6p1-4", "7.6-4", 1},
     {"1.0~rc1-1", "1.0-1", -1},
     {"3.0.11-1~deb12u2", "3.0.11-1", -1},
@@ -84,14 +84,14 @@ TEST(DebianVersionTest, OddInputStillHasAnOrder) {
 }
 
 TEST(DebianVersionTest, SortsALikeThePackageManager) {
-  std::vector<std::string> versions = {"1.0-1",   "1:0.1", "10",     "1.0~rc1", "1.0",
-                                       "1.0+b1",  "9",     "1.0a",   "1.0~~",   "0:1.0-2",
+  std::vector<std::string> versions = {"1.0-1",   "1:0.1", "10",       "1.0~rc1", "1.0",
+                                       "1.0+b1",  "9",     "1.0a",     "1.0~~",   "0:1.0-2",
                                        "2:0~1-1", "1.0.1", "1.0~rc1+1"};
   std::sort(versions.begin(), versions.end(),
             [](const std::string& a, const std::string& b) { return Order(a, b) < 0; });
-  const std::vector<std::string> expected = {
-      "1.0~~", "1.0~rc1", "1.0~rc1+1", "1.0", "1.0-1", "0:1.0-2", "1.0a",
-      "1.0+b1", "1.0.1", "9", "10", "1:0.1", "2:0~1-1"};
+  const std::vector<std::string> expected = {"1.0~~",   "1.0~rc1", "1.0~rc1+1", "1.0",   "1.0-1",
+                                             "0:1.0-2", "1.0a",    "1.0+b1",    "1.0.1", "9",
+                                             "10",      "1:0.1",   "2:0~1-1"};
   EXPECT_EQ(versions, expected);
 }
 
@@ -100,8 +100,8 @@ TEST(DebianVersionTest, SortsALikeThePackageManager) {
 TEST(DebianVersionTest, AgreesWithDpkg) {
   if (!testing::HaveCommand("dpkg")) GTEST_SKIP() << "dpkg is not installed";
   auto holds = [](const char* a, const char* relation, const char* b) {
-    const testing::ProcessResult r = testing::RunProcess({"dpkg", "--compare-versions", a,
-                                                          relation, b});
+    const testing::ProcessResult r =
+        testing::RunProcess({"dpkg", "--compare-versions", a, relation, b});
     EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1)
         << "dpkg --compare-versions " << a << " " << relation << " " << b << ": " << r.err;
     return r.exit_code == 0;
