@@ -9,5 +9,6 @@ namespace vigil::cli {
 
 int RunSql(const std::vector<std::string>& args);
 int RunShell(const std::vector<std::string>& args);
+int RunDocs(const std::vector<std::string>& args);
 
 }  // namespace vigil::cli

@@ -15,6 +15,7 @@ constexpr const char* kUsage =
     "Commands:\n"
     "  sql STATEMENT   Run one read-only statement and print the result\n"
     "  shell           Interactive SQL shell (.help inside for its commands)\n"
+    "  docs tables     Print the table reference (Markdown)\n"
     "\n"
     "Options:\n"
     "  --help          Show this help (vigil COMMAND --help for a command's options)\n"
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   }
   if (command == "sql") return vigil::cli::RunSql(rest);
   if (command == "shell") return vigil::cli::RunShell(rest);
+  if (command == "docs") return vigil::cli::RunDocs(rest);
   std::cerr << "vigil: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

@@ -175,3 +175,20 @@ TEST(VigilCliTest, ShellReadsStatementsAndDotCommands) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// docs/tables.md is generated; this fails when a table or column changed without it.
+TEST(VigilDocsTest, TablesReferenceIsUpToDate) {
+  ProcessResult r = Vigil({"docs", "tables"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string committed = testing::CommandOutput(
+      "cat " + std::string(VIGIL_SOURCE_DIR) + "/docs/tables.md");
+  EXPECT_TRUE(r.out == committed)
+      << "docs/tables.md is out of date: run build/cli/vigil docs tables > docs/tables.md";
+  EXPECT_NE(r.out.find("## users\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vigil
