@@ -3,6 +3,9 @@
 #include <arpa/inet.h>
 #include <sqlite3.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -10,7 +13,6 @@
 #include <memory>
 #include <new>
 #include <optional>
-#include <regex>
 #include <string>
 
 #include "engine/digest.h"
@@ -19,12 +21,12 @@
 namespace vigil {
 namespace {
 
-// libstdc++ matches a std::regex by recursion, at least one stack frame per character a match
-// attempt consumes: about 300 bytes a character for `.*`, over 1 KiB inside nested repeated
-// groups. On an 8 MiB thread stack a subject of some 25 KiB overflows it and kills the process,
-// so the regex functions refuse subjects and patterns past these sizes with an SQL error.
-constexpr size_t kMaxRegexSubjectBytes = 4096;
-constexpr size_t kMaxRegexPatternBytes = 1024;
+// Regular expressions are PCRE2's, which backtracks on the heap rather than the stack, under
+// these bounds: a pattern's length, the work one match may do, and the memory it may use. A
+// statement that hits one gets an SQL error, never a crashed process.
+constexpr size_t kMaxRegexPatternBytes = 4096;
+constexpr uint32_t kRegexMatchLimit = 10'000'000;  // backtracking steps per match
+constexpr uint32_t kRegexHeapLimitKib = 64 * 1024;  // backtracking memory per match
 
 using ScalarFunction = void (*)(sqlite3_context*, int, sqlite3_value**);
 
@@ -67,8 +69,7 @@ std::string_view Text(sqlite3_value* value) {
   return {text, static_cast<size_t>(sqlite3_value_bytes(value))};
 }
 
-// SQLite is C: no exception may cross back into it. std::regex throws on patterns it cannot
-// compile and on matches it gives up on; std::string throws when memory runs out.
+// SQLite is C: no exception may cross back into it; std::string throws when memory runs out.
 template <ScalarFunction kFunction>
 void Guarded(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   try {
@@ -83,7 +84,19 @@ void Guarded(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 // ---------------------------------------------------------------------------------------------
 // Regular expressions
 
-void DeleteRegex(void* regex) { delete static_cast<std::regex*>(regex); }
+// A compiled pattern with its match data and limits, cached per statement.
+struct Regex {
+  pcre2_code* code = nullptr;
+  pcre2_match_data* match = nullptr;
+  pcre2_match_context* limits = nullptr;
+  ~Regex() {
+    pcre2_match_context_free(limits);
+    pcre2_match_data_free(match);
+    pcre2_code_free(code);
+  }
+};
+
+void DeleteRegex(void* regex) { delete static_cast<Regex*>(regex); }
 
 // The compiled pattern of argument `arg`. SQLite keeps it for the rest of the statement while
 // that argument is the same constant. SQLite may destroy what it is given at any time after
@@ -99,9 +112,9 @@ class CachedRegex {
   CachedRegex& operator=(const CachedRegex&) = delete;
 
   // The regex, or nullptr after setting the error when the pattern is too long or invalid.
-  const std::regex* Get(sqlite3_value* pattern_value) {
+  Regex* Get(sqlite3_value* pattern_value) {
     if (void* cached = sqlite3_get_auxdata(ctx_, arg_); cached != nullptr) {
-      return static_cast<const std::regex*>(cached);
+      return static_cast<Regex*>(cached);
     }
     const std::string_view pattern = Text(pattern_value);
     if (pattern.size() > kMaxRegexPatternBytes) {
@@ -110,76 +123,98 @@ class CachedRegex {
                             std::to_string(kMaxRegexPatternBytes));
       return nullptr;
     }
-    try {
-      compiled_ =
-          std::make_unique<std::regex>(pattern.data(), pattern.size(), std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      ResultError(ctx_, "invalid regular expression '" + std::string(pattern) + "': " + e.what());
+    auto regex = std::make_unique<Regex>();
+    int error = 0;
+    PCRE2_SIZE offset = 0;
+    regex->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), 0,
+                                &error, &offset, nullptr);
+    if (regex->code == nullptr) {
+      PCRE2_UCHAR message[256];
+      pcre2_get_error_message(error, message, sizeof(message));
+      ResultError(ctx_, "invalid regular expression '" + std::string(pattern) + "': " +
+                            reinterpret_cast<const char*>(message) + " at offset " +
+                            std::to_string(offset));
       return nullptr;
     }
+    regex->match = pcre2_match_data_create_from_pattern(regex->code, nullptr);
+    regex->limits = pcre2_match_context_create(nullptr);
+    if (regex->match == nullptr || regex->limits == nullptr) throw std::bad_alloc();
+    pcre2_set_match_limit(regex->limits, kRegexMatchLimit);
+    pcre2_set_heap_limit(regex->limits, kRegexHeapLimitKib);
+    compiled_ = std::move(regex);
     return compiled_.get();
   }
 
  private:
   sqlite3_context* const ctx_;
   const int arg_;
-  std::unique_ptr<std::regex> compiled_;
+  std::unique_ptr<Regex> compiled_;
 };
 
-// The subject of a regex function, or nullopt after setting the error when it is too long.
-std::optional<std::string_view> RegexSubject(sqlite3_context* ctx, sqlite3_value* value) {
-  std::string_view subject = Text(value);
-  if (subject.size() > kMaxRegexSubjectBytes) {
-    ResultError(ctx, "text of " + std::to_string(subject.size()) +
-                         " bytes is longer than the limit of " +
-                         std::to_string(kMaxRegexSubjectBytes) +
-                         " for regular expressions; match a substr() of it");
-    return std::nullopt;
+// Finds the first match of `regex` in subject at or after `start`. Returns false when there is
+// none, or after setting the error when the match hit a limit.
+bool Search(sqlite3_context* ctx, Regex& regex, std::string_view subject, size_t start,
+            bool& failed) {
+  int rc = pcre2_match(regex.code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(),
+                       start, 0, regex.match, regex.limits);
+  if (rc >= 0) return true;
+  if (rc != PCRE2_ERROR_NOMATCH) {
+    PCRE2_UCHAR message[256];
+    pcre2_get_error_message(rc, message, sizeof(message));
+    ResultError(ctx, std::string("cannot match: ") + reinterpret_cast<const char*>(message));
+    failed = true;
   }
-  return subject;
+  return false;
 }
 
 // regex_match(text, pattern, index): group `index` (0 = the whole match) of the first match,
 // or NULL when nothing matches or that group took no part in the match.
 void RegexMatch(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   if (AnyNull(argc, argv)) return;
-  CachedRegex regex(ctx, 1);
-  const std::regex* re = regex.Get(argv[1]);
-  if (re == nullptr) return;
-  const std::optional<std::string_view> subject = RegexSubject(ctx, argv[0]);
-  if (!subject) return;
+  CachedRegex cached(ctx, 1);
+  Regex* regex = cached.Get(argv[1]);
+  if (regex == nullptr) return;
+  const std::string_view subject = Text(argv[0]);
   const sqlite3_int64 group = sqlite3_value_int64(argv[2]);
   if (group < 0) return;
 
-  std::cmatch match;
-  if (!std::regex_search(subject->data(), subject->data() + subject->size(), match, *re)) return;
-  if (static_cast<uint64_t>(group) >= match.size() || !match[group].matched) return;
-  ResultText(ctx, std::string_view(match[group].first, match[group].length()));
+  bool failed = false;
+  if (!Search(ctx, *regex, subject, 0, failed)) return;
+  if (static_cast<uint64_t>(group) >= pcre2_get_ovector_count(regex->match)) return;
+  const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(regex->match);
+  PCRE2_SIZE begin = ovector[2 * group], end = ovector[2 * group + 1];
+  if (begin == PCRE2_UNSET || end < begin) return;
+  ResultText(ctx, subject.substr(begin, end - begin));
 }
 
 // regex_split(text, pattern, index): piece `index` of text cut at each match of pattern. Empty
 // pieces count (a pattern can ask for runs with `+`); a match of no characters does not cut.
 void RegexSplit(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   if (AnyNull(argc, argv)) return;
-  CachedRegex regex(ctx, 1);
-  const std::regex* re = regex.Get(argv[1]);
-  if (re == nullptr) return;
-  const std::optional<std::string_view> subject = RegexSubject(ctx, argv[0]);
-  if (!subject) return;
+  CachedRegex cached(ctx, 1);
+  Regex* regex = cached.Get(argv[1]);
+  if (regex == nullptr) return;
+  const std::string_view subject = Text(argv[0]);
   sqlite3_int64 index = sqlite3_value_int64(argv[2]);
   if (index < 0) return;
 
-  const char* piece = subject->data();
-  const char* const subject_end = subject->data() + subject->size();
-  for (std::cregex_iterator it(piece, subject_end, *re), end; it != end; ++it) {
-    if (it->length(0) == 0) continue;
+  size_t piece = 0;  // where the current piece starts
+  size_t from = 0;   // where to look for the next match
+  bool failed = false;
+  while (from <= subject.size() && Search(ctx, *regex, subject, from, failed)) {
+    const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(regex->match);
+    size_t begin = ovector[0], end = ovector[1];
+    if (end == begin) {  // an empty match does not cut; look again one character on
+      from = begin + 1;
+      continue;
+    }
     if (index-- == 0) {
-      ResultText(ctx, std::string_view(piece, (*it)[0].first - piece));
+      ResultText(ctx, subject.substr(piece, begin - piece));
       return;
     }
-    piece = (*it)[0].second;
+    piece = from = end;
   }
-  if (index == 0) ResultText(ctx, std::string_view(piece, subject_end - piece));
+  if (!failed && index == 0) ResultText(ctx, subject.substr(piece));
 }
 
 // ---------------------------------------------------------------------------------------------
