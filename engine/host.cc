@@ -244,7 +244,8 @@ Result<std::vector<DirEntry>> Host::ListDirectory(std::string_view path) const {
 Result<struct stat> Host::Stat(std::string_view path) const {
   VIGIL_ASSIGN_OR_RETURN(std::string real, RealPath(path));
   struct stat st;
-  if (::lstat(real.c_str(), &st) != 0) return Status::FromErrno(errno, "stat " + std::string(path));
+  // Under another root every link is already resolved; on "/" the kernel follows them.
+  if (::stat(real.c_str(), &st) != 0) return Status::FromErrno(errno, "stat " + std::string(path));
   return st;
 }
 

@@ -175,6 +175,13 @@ Status QueryContext::CheckDeadline() const {
 
 void QueryContext::Warn(std::string message) const {
   if (warnings_ == nullptr) return;
+  // A scan over thousands of unreadable files says so once per file up to a bound, then counts.
+  constexpr size_t kMaxWarnings = 100;
+  if (warnings_->size() > kMaxWarnings) return;
+  if (warnings_->size() == kMaxWarnings) {
+    warnings_->push_back("more warnings were left out");
+    return;
+  }
   std::string line = schema_.name + ": " + message;
   if (std::find(warnings_->begin(), warnings_->end(), line) == warnings_->end()) {
     warnings_->push_back(std::move(line));

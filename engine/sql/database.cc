@@ -295,7 +295,7 @@ Result<size_t> Database::Stream(std::string_view sql, const QueryOptions& option
   return produced;
 }
 
-Status Database::Check(std::string_view sql) {
+Result<std::vector<std::string>> Database::Check(std::string_view sql) {
   Impl& impl = *impl_;
   impl.bridge.BeginStatement(std::nullopt);
   auto stmt = impl.Prepare(sql);
@@ -307,6 +307,10 @@ Status Database::Check(std::string_view sql) {
   // as a VFilter whose idxStr (P4) is "!". EXPLAIN lists the program without running it.
   Status status = Status::Ok();
   Status missing = impl.bridge.missing_required();
+  std::vector<std::string> columns;
+  for (int i = 0; i < sqlite3_column_count(*stmt); ++i) {
+    columns.emplace_back(sqlite3_column_name(*stmt, i));
+  }
   sqlite3_finalize(*stmt);
   if (!missing.ok()) {
     sqlite3_stmt* explain = nullptr;
@@ -325,7 +329,8 @@ Status Database::Check(std::string_view sql) {
     sqlite3_finalize(explain);
   }
   impl.bridge.EndStatement();
-  return status;
+  if (!status.ok()) return status;
+  return columns;
 }
 
 bool IsCompleteStatement(const std::string& sql) { return sqlite3_complete(sql.c_str()) != 0; }

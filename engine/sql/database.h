@@ -65,9 +65,10 @@ class Database {
   // The warnings of the last statement run by Query() or Stream().
   const std::vector<std::string>& warnings() const;
 
-  // Prepares the statement without running it: syntax, tables, columns and permissions are
-  // checked. Used to validate packs at load time.
-  Status Check(std::string_view sql);
+  // Prepares the statement without running it: syntax, tables, columns, permissions and
+  // required columns are checked. Returns the names of the result columns. Used to validate
+  // packs at load time.
+  Result<std::vector<std::string>> Check(std::string_view sql);
 
   // How many times tables were generated (cache misses) since the Database was opened.
   size_t generate_calls() const;

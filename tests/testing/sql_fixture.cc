@@ -79,8 +79,16 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+namespace {
+// "etc/x" and "/etc/x" both name path_/etc/x: an absolute name must never escape the directory.
+std::filesystem::path Inside(const std::string& dir, std::string_view relative) {
+  while (!relative.empty() && relative.front() == '/') relative.remove_prefix(1);
+  return std::filesystem::path(dir) / relative;
+}
+}  // namespace
+
 void TempDir::WriteFile(std::string_view relative, std::string_view content) const {
-  std::filesystem::path target = std::filesystem::path(path_) / relative;
+  std::filesystem::path target = Inside(path_, relative);
   std::filesystem::create_directories(target.parent_path());
   std::ofstream out(target, std::ios::binary | std::ios::trunc);
   out.write(content.data(), static_cast<std::streamsize>(content.size()));
@@ -88,11 +96,11 @@ void TempDir::WriteFile(std::string_view relative, std::string_view content) con
 }
 
 void TempDir::MakeDir(std::string_view relative) const {
-  std::filesystem::create_directories(std::filesystem::path(path_) / relative);
+  std::filesystem::create_directories(Inside(path_, relative));
 }
 
 void TempDir::Symlink(std::string_view target, std::string_view relative) const {
-  std::filesystem::path link = std::filesystem::path(path_) / relative;
+  std::filesystem::path link = Inside(path_, relative);
   std::filesystem::create_directories(link.parent_path());
   std::filesystem::create_symlink(std::string(target), link);
 }

@@ -180,10 +180,12 @@ TEST_F(BridgeTest, RequiredColumnUnboundFailsNamingIt) {
   // A range does not name what to list.
   EXPECT_FALSE(db_->Query("SELECT * FROM needs_path WHERE path > '/a'").ok());
   // Check() finds it without running the statement.
-  Status checked = db_->Check("SELECT size FROM needs_path WHERE size = 3");
+  Status checked = db_->Check("SELECT size FROM needs_path WHERE size = 3").status();
   EXPECT_EQ(checked.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(checked.message().find("needs_path"), std::string::npos);
-  EXPECT_TRUE(db_->Check("SELECT size FROM needs_path WHERE path = '/etc'").ok());
+  auto columns = db_->Check("SELECT size, path AS p FROM needs_path WHERE path = '/etc'");
+  ASSERT_TRUE(columns.ok()) << columns.status().ToString();
+  EXPECT_EQ(*columns, (std::vector<std::string>{"size", "p"}));
 }
 
 TEST_F(BridgeTest, RequiredColumnBoundDirectlyOrThroughAJoin) {

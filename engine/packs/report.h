@@ -1,0 +1,58 @@
+// The check report of one node (PROTOCOL.md, "vigil.check_report/1"): verdicts rolled up per SR
+// against the catalogue, with the evidence hashed. Rendered as JSON (the record), text (a
+// terminal) and CSV (a spreadsheet); the HTML rendering lives in report_html.cc.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/packs/catalog.h"
+#include "engine/packs/pack.h"
+#include "engine/packs/verdict.h"
+
+namespace vigil::packs {
+
+struct HostFacts {
+  std::string identifier;
+  std::string hostname;
+  std::string os;
+  std::string root = "/";
+};
+
+struct SrResult {
+  std::string id;
+  std::string fr;
+  std::string title;
+  std::string status;  // pass, fail, error, not_applicable, organisational, not_covered
+  std::vector<std::string> checks;
+  std::map<std::string, std::vector<std::string>> frameworks;
+  std::string note;
+};
+
+struct CheckReport {
+  std::string vigil_version;
+  HostFacts host;
+  std::string time;
+  int target_sl = 2;
+  std::vector<std::pair<std::string, std::string>> packs;  // name, sha256
+  std::map<std::string, int> check_counts;                 // by verdict status
+  std::map<std::string, int> sr_counts;                    // by SR status
+  std::vector<SrResult> srs;
+  std::vector<Verdict> checks;
+  std::string evidence_sha256;  // of the canonical JSON of `checks`
+};
+
+CheckReport BuildReport(const Catalog& catalog, const std::vector<Pack>& packs,
+                        std::vector<Verdict> verdicts, HostFacts host, int target_sl);
+
+// One verdict as PROTOCOL.md's JSON object (compact).
+std::string VerdictJson(const Verdict& verdict);
+// The canonical JSON of a list of verdicts: compact, fields in PROTOCOL.md order.
+std::string VerdictsJson(const std::vector<Verdict>& verdicts);
+
+std::string ReportJson(const CheckReport& report);
+std::string ReportText(const CheckReport& report, const Catalog& catalog);
+std::string ReportCsv(const CheckReport& report);
+
+}  // namespace vigil::packs
