@@ -10,5 +10,7 @@ namespace vigil::cli {
 int RunSql(const std::vector<std::string>& args);
 int RunShell(const std::vector<std::string>& args);
 int RunDocs(const std::vector<std::string>& args);
+int RunPacks(const std::vector<std::string>& args);
+int RunAudit(const std::vector<std::string>& args);
 
 }  // namespace vigil::cli

@@ -16,6 +16,8 @@ constexpr const char* kUsage =
     "  sql STATEMENT   Run one read-only statement and print the result\n"
     "  shell           Interactive SQL shell (.help inside for its commands)\n"
     "  docs tables     Print the table reference (Markdown)\n"
+    "  packs validate  Validate pack files and print every problem\n"
+    "  audit verify    Check the audit chain (audit show prints its records)\n"
     "\n"
     "Options:\n"
     "  --help          Show this help (vigil COMMAND --help for a command's options)\n"
@@ -44,6 +46,8 @@ int main(int argc, char** argv) {
   if (command == "sql") return vigil::cli::RunSql(rest);
   if (command == "shell") return vigil::cli::RunShell(rest);
   if (command == "docs") return vigil::cli::RunDocs(rest);
+  if (command == "packs") return vigil::cli::RunPacks(rest);
+  if (command == "audit") return vigil::cli::RunAudit(rest);
   std::cerr << "vigil: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

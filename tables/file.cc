@@ -93,7 +93,10 @@ Result<std::vector<Row>> FileTable::generate(const QueryContext& ctx) const {
   for (internal::PathCandidate& candidate : candidates) {
     VIGIL_RETURN_IF_ERROR(ctx.CheckDeadline());
     auto link = host.Lstat(candidate.path);
-    if (!link.ok()) continue;  // missing or unreachable: no row
+    if (!link.ok()) {  // no row; only a path that exists but cannot be reached is news
+      if (link.status().code() != StatusCode::kNotFound) ctx.Warn(link.status().message());
+      continue;
+    }
     const bool is_link = S_ISLNK(link->st_mode);
     struct stat st = *link;
     if (is_link) {

@@ -71,7 +71,7 @@ class HashTable final : public Table {
 
  private:
   // Fills the used digest columns of `row`. Returns NotFound when the file vanished, and a
-  // deadline error; other failures leave the digests NULL.
+  // deadline error; other failures leave the digests NULL with a warning.
   Status HashInto(const QueryContext& ctx, const std::string& path, uint64_t size,
                   Row& row) const;
 
@@ -87,7 +87,12 @@ Status HashTable::HashInto(const QueryContext& ctx, const std::string& path, uin
     if (!ctx.IsUsed(d.column)) continue;
     digests.emplace_back(d.column, std::make_unique<Digest>(d.algorithm));
   }
-  if (digests.empty() || size > max_file_bytes_) return Status::Ok();
+  if (digests.empty()) return Status::Ok();
+  if (size > max_file_bytes_) {
+    ctx.Warn(path + " is larger than " + std::to_string(max_file_bytes_) +
+             " bytes; its digests are left NULL");
+    return Status::Ok();
+  }
 
   // The cap is passed on too, so a file that grows while it is read still stops there.
   Status read = ctx.host().ReadChunks(path, max_file_bytes_, [&](std::string_view chunk) {
@@ -97,7 +102,10 @@ Status HashTable::HashInto(const QueryContext& ctx, const std::string& path, uin
   if (read.code() == StatusCode::kDeadlineExceeded || read.code() == StatusCode::kNotFound) {
     return read;
   }
-  if (!read.ok()) return Status::Ok();
+  if (!read.ok()) {
+    ctx.Warn(read.message() + "; its digests are left NULL");
+    return Status::Ok();
+  }
   for (auto& [column, digest] : digests) row[column] = digest->HexFinal();
   return Status::Ok();
 }

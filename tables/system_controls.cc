@@ -83,9 +83,9 @@ struct Setting {
 
 // The configuration after every file has been applied in order.
 struct Config {
-  std::map<std::string, Setting> keys;                   // explicit keys; the last one wins
-  std::vector<std::pair<std::string, Setting>> globs;    // patterns, in the order applied
-  std::set<std::string> excluded;                        // "-key" lines: kept out of globs
+  std::map<std::string, Setting> keys;                 // explicit keys; the last one wins
+  std::vector<std::pair<std::string, Setting>> globs;  // patterns, in the order applied
+  std::set<std::string> excluded;                      // "-key" lines: kept out of globs
 };
 
 struct Control {
@@ -117,6 +117,7 @@ std::vector<std::string> ConfigFiles(const Host& host) {
     for (std::string& path : *paths) by_name.emplace(BaseName(path), std::move(path));
   }
   std::vector<std::string> files;
+  files.reserve(by_name.size() + 1);
   for (auto& [name, path] : by_name) files.push_back(std::move(path));
   files.emplace_back("/etc/sysctl.conf");
   return files;
@@ -275,8 +276,6 @@ class SystemControlsTable final : public Table {
 
 }  // namespace
 
-std::unique_ptr<Table> MakeSystemControlsTable() {
-  return std::make_unique<SystemControlsTable>();
-}
+std::unique_ptr<Table> MakeSystemControlsTable() { return std::make_unique<SystemControlsTable>(); }
 
 }  // namespace vigil::tables

@@ -89,7 +89,7 @@ std::string_view Trim(std::string_view s) {
 
 // A small host file with surrounding whitespace removed; empty when it cannot be read.
 std::string ReadValue(const Host& host, std::string_view path) {
-  Result<std::string> text = host.ReadFile(path, 64 * 1024);
+  Result<std::string> text = host.ReadFile(path, size_t{64} << 10);
   return text.ok() ? std::string(Trim(*text)) : std::string();
 }
 
@@ -187,10 +187,14 @@ class SystemInfoTable final : public Table {
     // DMI files are read only when their column is used: the serials are root-only and some
     // firmware answers slowly.
     static constexpr std::pair<int, std::string_view> kDmi[] = {
-        {kUuid, "product_uuid"},          {kHardwareVendor, "sys_vendor"},
-        {kHardwareModel, "product_name"}, {kHardwareVersion, "product_version"},
-        {kHardwareSerial, "product_serial"}, {kBoardVendor, "board_vendor"},
-        {kBoardModel, "board_name"},      {kBoardVersion, "board_version"},
+        {kUuid, "product_uuid"},
+        {kHardwareVendor, "sys_vendor"},
+        {kHardwareModel, "product_name"},
+        {kHardwareVersion, "product_version"},
+        {kHardwareSerial, "product_serial"},
+        {kBoardVendor, "board_vendor"},
+        {kBoardModel, "board_name"},
+        {kBoardVersion, "board_version"},
         {kBoardSerial, "board_serial"},
     };
     for (const auto& [column, file] : kDmi) {

@@ -161,6 +161,34 @@ TEST(FileTableTest, ExpansionBoundIsAnErrorNamingPatternAndLimit) {
   EXPECT_EQ(small->rows.size(), 2u);
 }
 
+// A host that cannot reach one path, as a non-root agent cannot reach /root/x.
+class RefusingHost : public Host {
+ public:
+  RefusingHost(std::string root, std::string refused)
+      : Host(std::move(root)), refused_(std::move(refused)) {}
+  Result<struct stat> Lstat(std::string_view path) const override {
+    if (path == refused_) return Status::PermissionDenied("lstat " + refused_ + ": denied");
+    return Host::Lstat(path);
+  }
+
+ private:
+  const std::string refused_;
+};
+
+TEST(FileTableTest, UnreachablePathIsAWarningNotAnError) {
+  auto opened = Host::Open(FixtureRoot("files"));
+  ASSERT_TRUE(opened.ok());
+  RefusingHost host((*opened)->root(), "/etc/net.conf");
+  TableRegistry registry;
+  ASSERT_TRUE(registry.Add(tables::MakeFileTable(1000)).ok());
+  auto db = Database::Open(registry, host);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  auto result = (*db)->Query("SELECT path FROM file WHERE path LIKE '/etc/%.conf'");
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(RowsAsText(*result), Rows{"/etc/app.conf"});
+  EXPECT_EQ(result->warnings, Rows{"file: lstat /etc/net.conf: denied"});
+}
+
 TEST(FileTableTest, NeedsAPathOrDirectoryConstraint) {
   auto result = RunSql(FixtureRoot("files"), "SELECT * FROM file");
   ASSERT_FALSE(result.ok());

@@ -28,9 +28,19 @@ TEST(GroupsTable, ListsWellFormedGroupsInFileOrder) {
   // "broken-group:x:" has no id field and is skipped.
   EXPECT_EQ(Rows(FixtureRoot("debian12"), "SELECT gid, gid_signed, groupname FROM groups"),
             (std::vector<std::string>{
-                "0|0|root", "1|1|daemon", "2|2|bin", "3|3|sys", "4|4|adm", "5|5|tty",
-                "27|27|sudo", "33|33|www-data", "100|100|users", "105|105|_chrony",
-                "106|106|ssh", "65534|65534|nogroup", "1000|1000|historian",
+                "0|0|root",
+                "1|1|daemon",
+                "2|2|bin",
+                "3|3|sys",
+                "4|4|adm",
+                "5|5|tty",
+                "27|27|sudo",
+                "33|33|www-data",
+                "100|100|users",
+                "105|105|_chrony",
+                "106|106|ssh",
+                "65534|65534|nogroup",
+                "1000|1000|historian",
             }));
 }
 
@@ -40,8 +50,9 @@ TEST(GroupsTable, GidAndNameConstraintsSelectGroups) {
   EXPECT_EQ(Rows(FixtureRoot("debian12"),
                  "SELECT gid FROM groups WHERE groupname IN ('adm', 'ssh', 'nosuch') ORDER BY gid"),
             (std::vector<std::string>{"4", "106"}));
-  EXPECT_EQ(Rows(FixtureRoot("debian12"), "SELECT gid FROM groups WHERE groupname = 'broken-group'"),
-            std::vector<std::string>{});
+  EXPECT_EQ(
+      Rows(FixtureRoot("debian12"), "SELECT gid FROM groups WHERE groupname = 'broken-group'"),
+      std::vector<std::string>{});
 }
 
 TEST(GroupsTable, SignedIdWrapsAbove2To31) {
@@ -75,6 +86,7 @@ TEST(GroupsTable, MatchesGetentOnThisMachine) {
     return a.gid != b.gid ? a.gid < b.gid : a.name < b.name;
   });
   std::vector<std::string> expected;
+  expected.reserve(groups.size());
   for (const Group& g : groups) expected.push_back(g.name + "|" + std::to_string(g.gid));
   ASSERT_FALSE(expected.empty());
   EXPECT_EQ(Rows("/", "SELECT groupname, gid FROM groups ORDER BY gid, groupname"), expected);

@@ -180,6 +180,7 @@ TEST(HashTableTest, UnreadableFileGetsNullDigests) {
             (Rows{"/data/empty.txt|d41d8cd98f00b204e9800998ecf8427e|"
                   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
                   "/data/known.txt|NULL|NULL"}));
+  EXPECT_EQ(result->warnings, Rows{"hash: open /data/known.txt; its digests are left NULL"});
 }
 
 TEST(HashTableTest, FilesOverTheCapGetNullDigests) {
@@ -194,6 +195,8 @@ TEST(HashTableTest, FilesOverTheCapGetNullDigests) {
   EXPECT_EQ(RowsAsText(*result),
             (Rows{"/at_cap|" + SumOf("sha256sum", dir.path() + "/at_cap"), "/over_cap|NULL"}));
   EXPECT_EQ(host->reads, 1);  // the size alone rules the big one out
+  EXPECT_EQ(result->warnings,
+            Rows{"hash: /over_cap is larger than 1024 bytes; its digests are left NULL"});
 }
 
 TEST(HashTableTest, DefaultCapIsFiftyMebibytes) {

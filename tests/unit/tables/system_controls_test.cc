@@ -37,34 +37,33 @@ std::string Trimmed(std::string s) {
 //   /etc/sysctl.d/70-masked.conf (a link to /dev/null hiding the /usr/lib file),
 //   /etc/sysctl.d/99-hardening.conf, and last /etc/sysctl.conf.
 TEST(SystemControlsTable, AppliesSysctlDInBootOrder) {
-  EXPECT_EQ(
-      Rows(FixtureRoot("debian12"),
-           "SELECT name, subsystem, current_value, config_value, config_file, config_line "
-           "FROM system_controls ORDER BY name"),
-      (std::vector<std::string>{
-          "fs.protected_symlinks|fs|1|1|/usr/lib/sysctl.d/50-default.conf|8",
-          "kernel.hostname|kernel|historian01|NULL|NULL|NULL",
-          // 10-network sets 2, the later 50-default sets 1.
-          "kernel.kptr_restrict|kernel|2|1|/usr/lib/sysctl.d/50-default.conf|4",
-          "kernel.pid_max|kernel|4194304|NULL|NULL|NULL",
-          "kernel.printk|kernel|4\t4\t1\t7|3 4 1 3|/usr/lib/sysctl.d/50-default.conf|9",
-          // The /usr/lib file that sets 0 is masked.
-          "kernel.randomize_va_space|kernel|2|2|/etc/sysctl.d/99-hardening.conf|1",
-          // Configured ("-" prefix stripped) but absent from /proc/sys.
-          "kernel.unknown_knob|kernel|NULL|5|/usr/lib/sysctl.d/50-default.conf|7",
-          // An explicit key wins over a later glob pattern.
-          "net.ipv4.conf.all.rp_filter|net|2|1|/etc/sysctl.d/10-network.conf|5",
-          "net.ipv4.conf.default.rp_filter|net|2|2|/usr/lib/sysctl.d/50-default.conf|5",
-          "net.ipv4.conf.eth0.rp_filter|net|2|2|/usr/lib/sysctl.d/50-default.conf|5",
-          // Excluded from the pattern by "-net.ipv4.conf.lo.rp_filter".
-          "net.ipv4.conf.lo.rp_filter|net|0|NULL|NULL|NULL",
-          // 10-network and 99-hardening set 1; /etc/sysctl.conf applies last.
-          "net.ipv4.ip_forward|net|0|0|/etc/sysctl.conf|6",
-          // Written with '/' separators.
-          "net.ipv4.tcp_syncookies|net|1|1|/etc/sysctl.d/10-network.conf|4",
-          "net.ipv6.conf.all.disable_ipv6|net|NULL|1|/etc/sysctl.d/99-hardening.conf|2",
-          "vm.swappiness|vm|60|30|/etc/sysctl.d/60-shadowed.conf|2",
-      }));
+  EXPECT_EQ(Rows(FixtureRoot("debian12"),
+                 "SELECT name, subsystem, current_value, config_value, config_file, config_line "
+                 "FROM system_controls ORDER BY name"),
+            (std::vector<std::string>{
+                "fs.protected_symlinks|fs|1|1|/usr/lib/sysctl.d/50-default.conf|8",
+                "kernel.hostname|kernel|historian01|NULL|NULL|NULL",
+                // 10-network sets 2, the later 50-default sets 1.
+                "kernel.kptr_restrict|kernel|2|1|/usr/lib/sysctl.d/50-default.conf|4",
+                "kernel.pid_max|kernel|4194304|NULL|NULL|NULL",
+                "kernel.printk|kernel|4\t4\t1\t7|3 4 1 3|/usr/lib/sysctl.d/50-default.conf|9",
+                // The /usr/lib file that sets 0 is masked.
+                "kernel.randomize_va_space|kernel|2|2|/etc/sysctl.d/99-hardening.conf|1",
+                // Configured ("-" prefix stripped) but absent from /proc/sys.
+                "kernel.unknown_knob|kernel|NULL|5|/usr/lib/sysctl.d/50-default.conf|7",
+                // An explicit key wins over a later glob pattern.
+                "net.ipv4.conf.all.rp_filter|net|2|1|/etc/sysctl.d/10-network.conf|5",
+                "net.ipv4.conf.default.rp_filter|net|2|2|/usr/lib/sysctl.d/50-default.conf|5",
+                "net.ipv4.conf.eth0.rp_filter|net|2|2|/usr/lib/sysctl.d/50-default.conf|5",
+                // Excluded from the pattern by "-net.ipv4.conf.lo.rp_filter".
+                "net.ipv4.conf.lo.rp_filter|net|0|NULL|NULL|NULL",
+                // 10-network and 99-hardening set 1; /etc/sysctl.conf applies last.
+                "net.ipv4.ip_forward|net|0|0|/etc/sysctl.conf|6",
+                // Written with '/' separators.
+                "net.ipv4.tcp_syncookies|net|1|1|/etc/sysctl.d/10-network.conf|4",
+                "net.ipv6.conf.all.disable_ipv6|net|NULL|1|/etc/sysctl.d/99-hardening.conf|2",
+                "vm.swappiness|vm|60|30|/etc/sysctl.d/60-shadowed.conf|2",
+            }));
 }
 
 TEST(SystemControlsTable, NameConstraintReturnsOneRowWithItsSource) {
@@ -90,18 +89,18 @@ TEST(SystemControlsTable, GlobAppliesUnderNameConstraint) {
 }
 
 TEST(SystemControlsTable, SubsystemAndLikeConstraints) {
-  EXPECT_EQ(Rows(FixtureRoot("debian12"),
-                 "SELECT name FROM system_controls WHERE subsystem = 'vm'"),
-            std::vector<std::string>{"vm.swappiness"});
+  EXPECT_EQ(
+      Rows(FixtureRoot("debian12"), "SELECT name FROM system_controls WHERE subsystem = 'vm'"),
+      std::vector<std::string>{"vm.swappiness"});
   EXPECT_EQ(Rows(FixtureRoot("debian12"),
                  "SELECT name FROM system_controls WHERE name LIKE 'kernel.p%' ORDER BY name"),
             (std::vector<std::string>{"kernel.pid_max", "kernel.printk"}));
 }
 
 TEST(SystemControlsTable, LinuxLeavesOidTypeAndFieldNameEmpty) {
-  EXPECT_EQ(Rows(FixtureRoot("debian12"),
-                 "SELECT DISTINCT oid, type, field_name FROM system_controls"),
-            std::vector<std::string>{"||"});
+  EXPECT_EQ(
+      Rows(FixtureRoot("debian12"), "SELECT DISTINCT oid, type, field_name FROM system_controls"),
+      std::vector<std::string>{"||"});
 }
 
 TEST(SystemControlsTable, RowsDoNotDependOnSelectedColumns) {

@@ -38,17 +38,16 @@ TEST(UsersTable, ListsWellFormedAccountsInFileOrder) {
                 "65534|65534|65534|65534|nobody|nobody|/nonexistent|/usr/sbin/nologin|",
                 "100|105|100|105|_chrony|Chrony daemon,,,|/var/lib/chrony|/usr/sbin/nologin|",
                 "101|65534|101|65534|sshd||/run/sshd|/usr/sbin/nologin|",
-                "1000|1000|1000|1000|historian|Plant Historian,Control Room,,|/home/historian|"
-                "/bin/bash|",
-                "4294967294|4294967294|-2|-2|overflow|Highest valid id|/nonexistent|"
-                "/usr/sbin/nologin|",
+                "1000|1000|1000|1000|historian|Historian,Control Room,,|/home/historian|/bin/bash|",
+                "4294967294|4294967294|-2|-2|overflow|Top id|/nonexistent|/usr/sbin/nologin|",
             }));
 }
 
 TEST(UsersTable, MalformedLinesAreSkippedNotFatal) {
   // The fixture holds a line without fields, a non-numeric uid and a line with six fields.
   EXPECT_EQ(Rows(FixtureRoot("debian12"),
-                 "SELECT count(*) FROM users WHERE username IN ('badid', 'short', 'this line')"),
+                 "SELECT count(*) FROM users WHERE username IN ('badid', 'short', 'this line is "
+                 "not an account')"),
             std::vector<std::string>{"0"});
 }
 
@@ -61,9 +60,9 @@ TEST(UsersTable, UidConstraintSelectsAccounts) {
 }
 
 TEST(UsersTable, UsernameConstraintSelectsAccounts) {
-  EXPECT_EQ(Rows(FixtureRoot("debian12"),
-                 "SELECT uid, shell FROM users WHERE username = 'historian'"),
-            std::vector<std::string>{"1000|/bin/bash"});
+  EXPECT_EQ(
+      Rows(FixtureRoot("debian12"), "SELECT uid, shell FROM users WHERE username = 'historian'"),
+      std::vector<std::string>{"1000|/bin/bash"});
   EXPECT_EQ(Rows(FixtureRoot("debian12"), "SELECT uid FROM users WHERE username = 'nosuch'"),
             std::vector<std::string>{});
 }
@@ -99,6 +98,7 @@ TEST(UsersTable, MatchesGetentOnThisMachine) {
     return a.uid != b.uid ? a.uid < b.uid : a.name < b.name;
   });
   std::vector<std::string> expected;
+  expected.reserve(accounts.size());
   for (const Account& a : accounts) expected.push_back(a.name + "|" + std::to_string(a.uid));
   ASSERT_FALSE(expected.empty());
   EXPECT_EQ(Rows("/", "SELECT username, uid FROM users ORDER BY uid, username"), expected);

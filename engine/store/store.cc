@@ -1,0 +1,265 @@
+#include "engine/store/store.h"
+
+#include <fcntl.h>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <map>
+
+namespace vigil::store {
+
+namespace {
+
+std::string InUseMessage(const std::string& dir, std::optional<pid_t> pid) {
+  std::string message = "state directory " + dir + " is in use by another vigil process";
+  if (pid) message += " (pid " + std::to_string(*pid) + ")";
+  return message;
+}
+
+// RocksDB locks DIR/LOCK with a POSIX record lock; F_GETLK names the process holding it.
+std::optional<pid_t> LockHolder(const std::string& dir) {
+  int fd = ::open((dir + "/LOCK").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct flock probe = {};
+  probe.l_type = F_WRLCK;
+  probe.l_whence = SEEK_SET;
+  std::optional<pid_t> holder;
+  if (::fcntl(fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK && probe.l_pid > 0) {
+    holder = probe.l_pid;
+  }
+  ::close(fd);
+  return holder;
+}
+
+// A RocksDB status as a Vigil one, with the directory and what was being done in the message.
+Status FromRocks(const rocksdb::Status& s, const std::string& dir, std::string_view what) {
+  std::string message = "state directory " + dir + ": " + std::string(what) + ": " + s.ToString();
+  if (s.IsCorruption()) return Status::Corruption(std::move(message));
+  if (s.IsNoSpace()) return Status::ResourceExhausted(std::move(message));
+  if (s.IsNotFound()) return Status::NotFound(std::move(message));
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(std::move(message));
+  if (s.IsIOError()) return Status::IoError(std::move(message));
+  return Status::Internal(std::move(message));
+}
+
+// Another holder of RocksDB's lock shows up as an I/O error on DIR/LOCK: "While lock file:
+// DIR/LOCK: Resource temporarily unavailable" from another process, "lock hold by current
+// process ..." from this one.
+std::optional<Status> TranslateLockError(const rocksdb::Status& s, const std::string& dir) {
+  if (!s.IsIOError()) return std::nullopt;
+  const std::string text = s.ToString();
+  if (text.find("lock hold by current process") != std::string::npos) {
+    return Status::FailedPrecondition("state directory " + dir +
+                                      " is already open in this process (pid " +
+                                      std::to_string(::getpid()) + ")");
+  }
+  if (text.find("While lock file") != std::string::npos) {
+    return Status::FailedPrecondition(InUseMessage(dir, LockHolder(dir)));
+  }
+  return std::nullopt;
+}
+
+// Creates `dir` with mode 0700 (parents with the default mode) unless it exists.
+Status MakeStateDir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) == 0) return Status::Ok();
+  int err = errno;
+  if (err == ENOENT) {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(dir).parent_path(), ec);
+    if (ec) return Status::IoError("creating state directory " + dir + ": " + ec.message());
+    if (::mkdir(dir.c_str(), 0700) == 0) return Status::Ok();
+    err = errno;
+  }
+  if (err != EEXIST) return Status::FromErrno(err, "creating state directory " + dir);
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) return Status::FromErrno(errno, "state directory " + dir);
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::FailedPrecondition("state directory " + dir + " is not a directory");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string_view FamilyName(Family family) {
+  switch (family) {
+    case Family::kConfig: return "config";
+    case Family::kResults: return "results";
+    case Family::kOutbox: return "outbox";
+    case Family::kAudit: return "audit";
+    case Family::kSnapshots: return "snapshots";
+  }
+  return "unknown";
+}
+
+std::string EncodeSeq(uint64_t seq) {
+  std::string key(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    key[i] = static_cast<char>(seq & 0xff);
+    seq >>= 8;
+  }
+  return key;
+}
+
+std::optional<uint64_t> DecodeSeq(std::string_view key) {
+  if (key.size() != 8) return std::nullopt;
+  uint64_t seq = 0;
+  for (char c : key) seq = (seq << 8) | static_cast<unsigned char>(c);
+  return seq;
+}
+
+struct Store::Impl {
+  std::string dir;
+  std::unique_ptr<rocksdb::DB> db;
+  // Every column family the database has, including ones this version does not know (they
+  // must be opened too); `families` indexes the known ones by Family.
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::map<Family, rocksdb::ColumnFamilyHandle*> families;
+
+  rocksdb::ColumnFamilyHandle* Handle(Family family) const { return families.at(family); }
+
+  ~Impl() {
+    if (!db) return;
+    for (rocksdb::ColumnFamilyHandle* handle : handles) {
+      db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+    }
+    db->Close().PermitUncheckedError();
+  }
+};
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+const std::string& Store::dir() const { return impl_->dir; }
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const OpenOptions& options) {
+  if (dir.empty()) return Status::InvalidArgument("the state directory must not be empty");
+  if (options.create) {
+    VIGIL_RETURN_IF_ERROR(MakeStateDir(dir));
+  } else {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0) {
+      if (errno == ENOENT) return Status::NotFound("state directory " + dir + " does not exist");
+      return Status::FromErrno(errno, "state directory " + dir);
+    }
+    if (::access((dir + "/CURRENT").c_str(), F_OK) != 0) {
+      return Status::NotFound("state directory " + dir + " holds no vigil store");
+    }
+  }
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create;
+  db_options.create_missing_column_families = true;
+  // RocksDB's own diagnostic log in the directory: keep it small.
+  db_options.max_log_file_size = 1 << 20;
+  db_options.keep_log_file_num = 4;
+
+  // Open every family on disk (a newer version may have added some) plus the known ones.
+  std::vector<std::string> names;
+  rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(db_options, dir, &names);
+  if (!listed.ok()) names = {rocksdb::kDefaultColumnFamilyName};  // a new store
+  for (Family family : kAllFamilies) {
+    std::string name(FamilyName(family));
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status opened = rocksdb::DB::Open(db_options, dir, descriptors, &impl->handles, &db);
+  if (!opened.ok()) {
+    if (auto in_use = TranslateLockError(opened, dir)) return *in_use;
+    return FromRocks(opened, dir, "opening the store");
+  }
+  impl->db.reset(db);
+  for (size_t i = 0; i < names.size(); ++i) {
+    for (Family family : kAllFamilies) {
+      if (names[i] == FamilyName(family)) impl->families[family] = impl->handles[i];
+    }
+  }
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Status Store::Put(Family family, std::string_view key, std::string_view value,
+                  const WriteOptions& options) {
+  rocksdb::WriteOptions wo;
+  wo.sync = options.sync;
+  rocksdb::Status s = impl_->db->Put(wo, impl_->Handle(family), key, value);
+  if (!s.ok()) return FromRocks(s, impl_->dir, "writing to " + std::string(FamilyName(family)));
+  return Status::Ok();
+}
+
+Status Store::Delete(Family family, std::string_view key, const WriteOptions& options) {
+  rocksdb::WriteOptions wo;
+  wo.sync = options.sync;
+  rocksdb::Status s = impl_->db->Delete(wo, impl_->Handle(family), key);
+  if (!s.ok()) return FromRocks(s, impl_->dir, "deleting from " + std::string(FamilyName(family)));
+  return Status::Ok();
+}
+
+Status Store::Write(const std::vector<Mutation>& mutations, const WriteOptions& options) {
+  rocksdb::WriteBatch batch;
+  for (const Mutation& m : mutations) {
+    rocksdb::Status s = m.kind == Mutation::Kind::kPut
+                            ? batch.Put(impl_->Handle(m.family), m.key, m.value)
+                            : batch.Delete(impl_->Handle(m.family), m.key);
+    if (!s.ok()) return FromRocks(s, impl_->dir, "preparing a batch");
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options.sync;
+  rocksdb::Status s = impl_->db->Write(wo, &batch);
+  if (!s.ok()) return FromRocks(s, impl_->dir, "writing a batch");
+  return Status::Ok();
+}
+
+Result<std::optional<std::string>> Store::Get(Family family, std::string_view key) const {
+  std::string value;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->Handle(family), key, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, impl_->dir, "reading " + std::string(FamilyName(family)));
+  return std::optional<std::string>(std::move(value));
+}
+
+Status Store::Scan(Family family, std::string_view from_key, const Visitor& visit) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->Handle(family)));
+  for (it->Seek(from_key); it->Valid(); it->Next()) {
+    if (!visit(it->key().ToStringView(), it->value().ToStringView())) break;
+  }
+  if (!it->status().ok()) {
+    return FromRocks(it->status(), impl_->dir, "scanning " + std::string(FamilyName(family)));
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<Entry>> Store::Last(Family family) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->Handle(family)));
+  it->SeekToLast();
+  if (!it->status().ok()) {
+    return FromRocks(it->status(), impl_->dir, "reading " + std::string(FamilyName(family)));
+  }
+  if (!it->Valid()) return std::optional<Entry>();
+  return std::optional<Entry>(Entry{it->key().ToString(), it->value().ToString()});
+}
+
+Result<uint64_t> Store::Count(Family family) const {
+  uint64_t count = 0;
+  VIGIL_RETURN_IF_ERROR(Scan(family, "", [&](std::string_view, std::string_view) {
+    ++count;
+    return true;
+  }));
+  return count;
+}
+
+}  // namespace vigil::store

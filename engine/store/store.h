@@ -1,0 +1,123 @@
+// The node's durable store: one directory (the state dir, `--state-dir`) holding a RocksDB
+// database with a fixed set of column families. RocksDB stays inside store.cc; nothing here
+// names a RocksDB type.
+//
+// Durability: every write goes through RocksDB's write-ahead log, so a process crash
+// (`kill -9`) loses nothing a call returned success for. A write with `sync` (the default)
+// also reaches the disk before the call returns, so a power loss loses nothing either; pass
+// `{.sync = false}` only for data that can be recomputed (the last result of a scheduled query).
+//
+// One process at a time: Open() takes the directory's lock, and a second Open() of the same
+// directory (from another process or this one) fails with FailedPrecondition naming the holder.
+//
+// Thread safety: a Store may be used from any number of threads at once; every method is
+// safe to call concurrently (RocksDB's handles are thread-safe, and the Store's own members are
+// fixed after Open()). A Write() is atomic: readers see all of its mutations or none.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/status.h"
+
+namespace vigil::store {
+
+// The column families of DESIGN.md ("The agent"). Each is an ordered key space of its own.
+enum class Family {
+  kConfig,     // the last signed config and node settings
+  kResults,    // the last result of each scheduled query, for diffs
+  kOutbox,     // messages for the hub, keyed by EncodeSeq(sequence number)
+  kAudit,      // the audit chain, keyed by EncodeSeq(record seq)
+  kSnapshots,  // file contents kept before an enforcer changed them
+};
+inline constexpr Family kAllFamilies[] = {Family::kConfig, Family::kResults, Family::kOutbox,
+                                          Family::kAudit, Family::kSnapshots};
+// "config", "results", "outbox", "audit", "snapshots": the column family names on disk.
+std::string_view FamilyName(Family family);
+
+// Sequence numbers as keys: 8 bytes, big-endian, so byte order is number order
+// (EncodeSeq(255) < EncodeSeq(256)).
+std::string EncodeSeq(uint64_t seq);
+// nullopt unless `key` is exactly 8 bytes.
+std::optional<uint64_t> DecodeSeq(std::string_view key);
+
+struct WriteOptions {
+  bool sync = true;  // wait until the write is on disk (see the file comment)
+};
+
+// One change in an atomic Write().
+struct Mutation {
+  enum class Kind { kPut, kDelete };
+  static Mutation Put(Family family, std::string key, std::string value) {
+    return {Kind::kPut, family, std::move(key), std::move(value)};
+  }
+  static Mutation Delete(Family family, std::string key) {
+    return {Kind::kDelete, family, std::move(key), {}};
+  }
+  Kind kind;
+  Family family;
+  std::string key;
+  std::string value;  // empty for kDelete
+};
+
+struct Entry {
+  std::string key;
+  std::string value;
+};
+
+struct OpenOptions {
+  // Create the directory (mode 0700, parents as needed) and an empty store when there is none.
+  // When false, a missing directory or store is NotFound: commands that only read use this,
+  // so that looking never creates state.
+  bool create = true;
+};
+
+class Store {
+ public:
+  // Opens the store in `dir`. Errors name the directory: FailedPrecondition when another
+  // process (or this one) has it open ("state directory DIR is in use by another vigil process
+  // (pid N)"), NotFound when it does not exist and !options.create, IoError or Corruption from
+  // the disk.
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir,
+                                             const OpenOptions& options = {});
+  ~Store();  // closes the database and releases the directory
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& dir() const;
+
+  Status Put(Family family, std::string_view key, std::string_view value,
+             const WriteOptions& options = {});
+  // Deleting a key that does not exist succeeds.
+  Status Delete(Family family, std::string_view key, const WriteOptions& options = {});
+  // Applies every mutation or none, in order (a later mutation of the same key wins).
+  Status Write(const std::vector<Mutation>& mutations, const WriteOptions& options = {});
+
+  // nullopt when the key is not there.
+  Result<std::optional<std::string>> Get(Family family, std::string_view key) const;
+
+  // Calls `visit` for each entry with key >= from_key, in ascending byte order of the keys,
+  // until it returns false. The entries come from one consistent snapshot of the store; the
+  // views are valid only during the call.
+  using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
+  Status Scan(Family family, std::string_view from_key, const Visitor& visit) const;
+
+  // The entry with the greatest key; nullopt when the family is empty.
+  Result<std::optional<Entry>> Last(Family family) const;
+
+  // The number of entries, counted by walking the family (linear in its size).
+  Result<uint64_t> Count(Family family) const;
+
+ private:
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+
+  const std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vigil::store
