@@ -72,8 +72,10 @@ std::string Printable(std::string_view text) {
 Result<audit::ChainHead> ParseHead(std::string_view text) {
   const size_t colon = text.find(':');
   auto bad = [&] {
-    return Status::InvalidArgument("--expect-head must be SEQ:HASH (a record number and its 64 "
-                                   "hex digit hash), not '" + std::string(text) + "'");
+    return Status::InvalidArgument(
+        "--expect-head must be SEQ:HASH (a record number and its 64 "
+        "hex digit hash), not '" +
+        std::string(text) + "'");
   };
   if (colon == std::string_view::npos) return bad();
   auto seq = ParseCount(text.substr(0, colon), "--expect-head SEQ");
@@ -114,8 +116,7 @@ int RunShow(const std::vector<std::string>& args) {
       std::cout << SerializeRecord(r).value_or("{}") << "\n";
     } else {
       std::cout << r.seq << "\t" << r.time << "\t" << Printable(r.actor) << "\t"
-                << Printable(r.action) << "\t" << Printable(r.subject) << "\t" << r.detail
-                << "\n";
+                << Printable(r.action) << "\t" << Printable(r.subject) << "\t" << r.detail << "\n";
     }
     return true;
   });

@@ -64,15 +64,18 @@ Schema AuditRulesSchema() {
           {"flag", ColumnType::kText, "The rule's leading option as written: -w, -a, -e, ..."},
           {"value", ColumnType::kText,
            "Argument of a control option ('2' for -e 2); NULL for rules and for -D"},
-          {"action", ColumnType::kText, "always or never, from -a/-A/-d; NULL for watches and "
-                                        "control rows"},
+          {"action", ColumnType::kText,
+           "always or never, from -a/-A/-d; NULL for watches and "
+           "control rows"},
           {"list", ColumnType::kText,
            "exit, task, user, exclude, filesystem or io_uring, from -a/-A/-d; NULL otherwise"},
           {"key", ColumnType::kText, "The -k and -F key= values, joined by ','; NULL without"},
-          {"path", ColumnType::kText, "Watched path: -w/-W, or -F path= / -F dir= of a syscall "
-                                      "rule; NULL without"},
-          {"permissions", ColumnType::kText, "-p or -F perm= (a combination of r, w, x, a); NULL "
-                                             "without"},
+          {"path", ColumnType::kText,
+           "Watched path: -w/-W, or -F path= / -F dir= of a syscall "
+           "rule; NULL without"},
+          {"permissions", ColumnType::kText,
+           "-p or -F perm= (a combination of r, w, x, a); NULL "
+           "without"},
           {"syscalls", ColumnType::kText, "The -S values joined by ','; NULL without"},
           {"fields", ColumnType::kText, "The -F and -C fields joined by ' '; NULL without"},
           {"file", ColumnType::kText, "The rules file the rule comes from; NULL for the kernel"},
@@ -89,18 +92,21 @@ constexpr size_t kMaxFileBytes = 4u << 20;
 // Options taking an argument (`-k key`, `-kkey`); the others stand alone.
 bool TakesArgument(std::string_view option) {
   static constexpr std::string_view kWithArgument[] = {
-      "-a", "-A", "-d", "-b", "-e", "-f", "-r", "-F", "-C", "-k", "-p", "-S", "-w", "-W",
-      "-R", "-q", "-m", "--backlog_wait_time", "--signal"};
+      "-a",      "-A", "-d", "-b", "-e", "-f", "-r", "-F", "-C",
+      "-k",      "-p", "-S", "-w", "-W", "-R", "-q", "-m", "--backlog_wait_time",
+      "--signal"};
   return std::find(std::begin(kWithArgument), std::end(kWithArgument), option) !=
          std::end(kWithArgument);
 }
 
 bool KnownStandalone(std::string_view option) {
   static constexpr std::string_view kStandalone[] = {
-      "-D", "-l", "-s", "-i", "-c", "-v", "-t", "--loginuid-immutable", "--reset-lost",
-      "--reset_backlog_wait_time_actual"};
-  return std::find(std::begin(kStandalone), std::end(kStandalone), option) !=
-         std::end(kStandalone);
+      "-D",           "-l",
+      "-s",           "-i",
+      "-c",           "-v",
+      "-t",           "--loginuid-immutable",
+      "--reset-lost", "--reset_backlog_wait_time_actual"};
+  return std::find(std::begin(kStandalone), std::end(kStandalone), option) != std::end(kStandalone);
 }
 
 void Append(Value& cell, std::string_view text, char separator) {
@@ -335,8 +341,8 @@ class AuditRulesTable final : public Table {
     int64_t position = 0;
     for (RuleLine& line : lines) {
       Result<Row> parsed = ParseRule(line.text);
-      std::string where = line.file.empty() ? "auditctl" : line.file + ":" +
-                                                               std::to_string(line.line);
+      std::string where =
+          line.file.empty() ? "auditctl" : line.file + ":" + std::to_string(line.line);
       if (!parsed.ok()) {
         ctx.Warn(where + ": " + parsed.status().message());
         continue;

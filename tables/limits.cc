@@ -37,10 +37,12 @@ Schema LimitsSchema() {
            "Whom the entry applies to as written: a user, @group, '*', a uid or gid range "
            "(1000:, %group)"},
           {"type", ColumnType::kText, "soft, hard or '-' (both), lowercase"},
-          {"item", ColumnType::kText, "The limited resource, lowercase: nofile, nproc, core, "
-                                      "maxlogins, ..."},
-          {"value", ColumnType::kText, "The limit as written (a number, unlimited, infinity, "
-                                       "-1)"},
+          {"item", ColumnType::kText,
+           "The limited resource, lowercase: nofile, nproc, core, "
+           "maxlogins, ..."},
+          {"value", ColumnType::kText,
+           "The limit as written (a number, unlimited, infinity, "
+           "-1)"},
           {"file", ColumnType::kText, "The file holding the entry"},
           {"line", ColumnType::kInteger, "Line number (from 1) in file"},
       }};
@@ -52,9 +54,9 @@ constexpr size_t kMaxFileBytes = 1u << 20;
 
 bool KnownItem(std::string_view item) {
   static constexpr std::string_view kItems[] = {
-      "core",  "data",     "fsize",        "memlock",    "nofile",   "rss",
-      "stack", "cpu",      "nproc",        "as",         "maxlogins", "maxsyslogins",
-      "nonewprivs", "priority", "locks",   "sigpending", "msgqueue", "nice", "rtprio"};
+      "core",  "data",       "fsize",    "memlock",   "nofile",       "rss",        "stack",
+      "cpu",   "nproc",      "as",       "maxlogins", "maxsyslogins", "nonewprivs", "priority",
+      "locks", "sigpending", "msgqueue", "nice",      "rtprio"};
   return std::find(std::begin(kItems), std::end(kItems), item) != std::end(kItems);
 }
 

@@ -23,14 +23,7 @@ using internal::SplitWhitespace;
 using internal::Trim;
 
 // Column positions, in the order of the column list below.
-enum ModprobeRulesColumn : int {
-  kDirective,
-  kModule,
-  kArgument,
-  kFile,
-  kLine,
-  kColumnCount
-};
+enum ModprobeRulesColumn : int { kDirective, kModule, kArgument, kFile, kLine, kColumnCount };
 
 Schema ModprobeRulesSchema() {
   return Schema{
@@ -54,8 +47,9 @@ Schema ModprobeRulesSchema() {
            "The rest of the line as written: the command of install/remove, the parameters of "
            "options, the dependencies of softdep/weakdep, the alias pattern of alias; NULL for "
            "blacklist"},
-          {"file", ColumnType::kText, "The file holding the directive ('/proc/cmdline' for the "
-                                      "kernel command line)"},
+          {"file", ColumnType::kText,
+           "The file holding the directive ('/proc/cmdline' for the "
+           "kernel command line)"},
           {"line", ColumnType::kInteger,
            "Line number (from 1) in file; for a continued line, its first physical line; NULL "
            "for the kernel command line"},
@@ -211,8 +205,6 @@ class ModprobeRulesTable final : public Table {
 
 }  // namespace
 
-std::unique_ptr<Table> MakeModprobeRulesTable() {
-  return std::make_unique<ModprobeRulesTable>();
-}
+std::unique_ptr<Table> MakeModprobeRulesTable() { return std::make_unique<ModprobeRulesTable>(); }
 
 }  // namespace vigil::tables

@@ -102,8 +102,7 @@ Result<CommandResult> RunNft(const Host& host, std::vector<std::string> argv) {
   if (result->exit_code != 0) {
     std::string err = result->err.substr(0, result->err.find('\n'));
     return Status::Unavailable(FormatCommand(argv) + " exited with status " +
-                               std::to_string(result->exit_code) + (err.empty() ? "" : ": ") +
-                               err);
+                               std::to_string(result->exit_code) + (err.empty() ? "" : ": ") + err);
   }
   return result;
 }
@@ -156,7 +155,8 @@ Result<NftRuleset> KernelRuleset(const QueryContext& ctx, bool want_text) {
       continue;
     }
     std::optional<std::string> table = StringMember(object, "table");
-    std::optional<std::string> chain_name = StringMember(object, kind == "chain" ? "name" : "chain");
+    std::optional<std::string> chain_name =
+        StringMember(object, kind == "chain" ? "name" : "chain");
     if (!table || !chain_name || (kind != "chain" && kind != "rule")) continue;
     NftChain& chain = ruleset.GetTable(*family, *table).GetChain(*chain_name);
     if (kind == "chain") {
@@ -243,8 +243,6 @@ class NftablesRulesTable final : public Table {
 
 }  // namespace
 
-std::unique_ptr<Table> MakeNftablesRulesTable() {
-  return std::make_unique<NftablesRulesTable>();
-}
+std::unique_ptr<Table> MakeNftablesRulesTable() { return std::make_unique<NftablesRulesTable>(); }
 
 }  // namespace vigil::tables

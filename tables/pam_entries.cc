@@ -58,8 +58,9 @@ Schema PamEntriesSchema() {
           {"arguments", ColumnType::kText,
            "Module arguments joined by single spaces, bracketed arguments kept whole; empty "
            "when there are none"},
-          {"file", ColumnType::kText, "The file holding the line (an included file for included "
-                                      "lines)"},
+          {"file", ColumnType::kText,
+           "The file holding the line (an included file for included "
+           "lines)"},
           {"line", ColumnType::kInteger,
            "Line number (from 1) in file; for a continued line, its first physical line"},
           {"position", ColumnType::kInteger,
@@ -143,8 +144,7 @@ class StackExpander {
  public:
   explicit StackExpander(const QueryContext& ctx) : ctx_(ctx) {}
 
-  void ExpandService(const std::string& service, const std::string& path,
-                     std::vector<Row>& rows) {
+  void ExpandService(const std::string& service, const std::string& path, std::vector<Row>& rows) {
     service_ = &service;
     rows_ = &rows;
     positions_.clear();

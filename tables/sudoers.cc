@@ -22,15 +22,7 @@ using internal::Trim;
 using internal::Unquote;
 
 // Column positions, in the order of the column list below.
-enum SudoersColumn : int {
-  kSource,
-  kHeader,
-  kRuleDetails,
-  kLine,
-  kType,
-  kNopasswd,
-  kColumnCount
-};
+enum SudoersColumn : int { kSource, kHeader, kRuleDetails, kLine, kType, kNopasswd, kColumnCount };
 
 Schema SudoersSchema() {
   return Schema{
@@ -70,8 +62,8 @@ struct Entry {
 
 bool IsDirective(std::string_view text) {
   for (std::string_view d : {"@include", "@includedir", "#include", "#includedir"}) {
-    if (StartsWith(text, d) && (text.size() == d.size() || text[d.size()] == ' ' ||
-                                text[d.size()] == '\t')) {
+    if (StartsWith(text, d) &&
+        (text.size() == d.size() || text[d.size()] == ' ' || text[d.size()] == '\t')) {
       return true;
     }
   }
@@ -182,8 +174,7 @@ class SudoersReader {
       ctx_.Warn(where + ": include without a path");
       return;
     }
-    std::string target = name.front() == '/' ? std::string(name)
-                                             : JoinPath(ParentPath(from), name);
+    std::string target = name.front() == '/' ? std::string(name) : JoinPath(ParentPath(from), name);
     if (chain_.size() >= kMaxIncludeDepth) {
       ctx_.Warn(where + ": includes nested deeper than " + std::to_string(kMaxIncludeDepth));
       return;

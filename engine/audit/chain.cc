@@ -38,13 +38,14 @@ Result<ChainHead> AuditChain::Head() const {
   if (!last) return ChainHead{};
   std::optional<uint64_t> seq = store::DecodeSeq(last->key);
   if (!seq) {
-    return Status::Corruption("the last audit record is stored under a key that is not a "
-                              "sequence number (" + Hex(last->key) + ")");
+    return Status::Corruption(
+        "the last audit record is stored under a key that is not a "
+        "sequence number (" +
+        Hex(last->key) + ")");
   }
   auto record = ParseRecord(last->value);
   if (!record.ok()) {
-    return record.status().WithContext("audit record " + std::to_string(*seq) +
-                                       " is unreadable");
+    return record.status().WithContext("audit record " + std::to_string(*seq) + " is unreadable");
   }
   return ChainHead{*seq, record->hash};
 }
@@ -76,23 +77,24 @@ Result<Record> AuditChain::Append(std::string_view actor, std::string_view actio
 Status AuditChain::Read(uint64_t after, const std::function<bool(const Record&)>& visit) const {
   if (after == std::numeric_limits<uint64_t>::max()) return Status::Ok();
   Status problem;
-  VIGIL_RETURN_IF_ERROR(store_.Scan(
-      Family::kAudit, store::EncodeSeq(after + 1),
-      [&](std::string_view key, std::string_view value) {
-        std::optional<uint64_t> seq = store::DecodeSeq(key);
-        if (!seq) {
-          problem = Status::Corruption("an audit record is stored under a key that is not a "
-                                       "sequence number (" + Hex(key) + ")");
-          return false;
-        }
-        auto record = ParseRecord(value);
-        if (!record.ok()) {
-          problem = record.status().WithContext("audit record " + std::to_string(*seq) +
-                                                " is unreadable");
-          return false;
-        }
-        return visit(*record);
-      }));
+  auto read = [&](std::string_view key, std::string_view value) {
+    std::optional<uint64_t> seq = store::DecodeSeq(key);
+    if (!seq) {
+      problem = Status::Corruption(
+          "an audit record is stored under a key that is not a "
+          "sequence number (" +
+          Hex(key) + ")");
+      return false;
+    }
+    auto record = ParseRecord(value);
+    if (!record.ok()) {
+      problem =
+          record.status().WithContext("audit record " + std::to_string(*seq) + " is unreadable");
+      return false;
+    }
+    return visit(*record);
+  };
+  VIGIL_RETURN_IF_ERROR(store_.Scan(Family::kAudit, store::EncodeSeq(after + 1), read));
   return problem;
 }
 
@@ -105,8 +107,8 @@ Result<Verification> AuditChain::Verify(const std::optional<ChainHead>& expected
     v.problem = std::move(problem);
     return false;
   };
-  VIGIL_RETURN_IF_ERROR(store_.Scan(
-      Family::kAudit, "", [&](std::string_view key, std::string_view value) {
+  VIGIL_RETURN_IF_ERROR(
+      store_.Scan(Family::kAudit, "", [&](std::string_view key, std::string_view value) {
         const uint64_t want = v.records + 1;
         std::optional<uint64_t> seq = store::DecodeSeq(key);
         if (!seq || *seq == 0) {
@@ -116,9 +118,8 @@ Result<Verification> AuditChain::Verify(const std::optional<ChainHead>& expected
         }
         if (*seq != want) {
           std::string where = want == 1 ? "the chain starts at record " + std::to_string(*seq)
-                                        : "the chain goes from record " +
-                                              std::to_string(want - 1) + " to record " +
-                                              std::to_string(*seq);
+                                        : "the chain goes from record " + std::to_string(want - 1) +
+                                              " to record " + std::to_string(*seq);
           return fail(want, Breakage::kMissing,
                       "the record is missing (" + where + "): records were deleted");
         }

@@ -66,8 +66,8 @@ class AuditChain {
   // it is stored in canonical form. InvalidArgument for an empty actor or action, text that is
   // not UTF-8, or a bad detail; Corruption when the last stored record cannot be read (the
   // chain cannot be extended without a valid head).
-  Result<Record> Append(std::string_view actor, std::string_view action,
-                        std::string_view subject, std::string_view detail_json);
+  Result<Record> Append(std::string_view actor, std::string_view action, std::string_view subject,
+                        std::string_view detail_json);
 
   Result<ChainHead> Head() const;
 

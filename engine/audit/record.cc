@@ -60,13 +60,27 @@ bool AppendString(std::string& out, std::string_view text) {
       continue;
     }
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\f': out += "\\f"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";
@@ -100,9 +114,15 @@ Status AppendValue(std::string& out, const rapidjson::Value& value, int depth,
                                    " levels at " + pointer);
   }
   switch (value.GetType()) {
-    case rapidjson::kNullType: out += "null"; break;
-    case rapidjson::kFalseType: out += "false"; break;
-    case rapidjson::kTrueType: out += "true"; break;
+    case rapidjson::kNullType:
+      out += "null";
+      break;
+    case rapidjson::kFalseType:
+      out += "false";
+      break;
+    case rapidjson::kTrueType:
+      out += "true";
+      break;
     case rapidjson::kStringType:
       // Parsing validated the bytes, but an escaped lone surrogate ("\udc00") decodes to
       // bytes that are not UTF-8.

@@ -89,11 +89,16 @@ Status MakeStateDir(const std::string& dir) {
 
 std::string_view FamilyName(Family family) {
   switch (family) {
-    case Family::kConfig: return "config";
-    case Family::kResults: return "results";
-    case Family::kOutbox: return "outbox";
-    case Family::kAudit: return "audit";
-    case Family::kSnapshots: return "snapshots";
+    case Family::kConfig:
+      return "config";
+    case Family::kResults:
+      return "results";
+    case Family::kOutbox:
+      return "outbox";
+    case Family::kAudit:
+      return "audit";
+    case Family::kSnapshots:
+      return "snapshots";
   }
   return "unknown";
 }

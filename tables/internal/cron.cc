@@ -42,11 +42,25 @@ bool IsEnvironmentLine(std::string_view text) {
   return i < text.size() && text[i] == '=';
 }
 
-bool IsScheduleField(std::string_view field) {
-  return !field.empty() && std::all_of(field.begin(), field.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '*' || c == '/' || c == ',' ||
-           c == '-' || c == '?' || c == '#';
-  });
+// A schedule field: numbers, '*', ranges, steps and lists; month (3) and day-of-week (4)
+// fields may also use three-letter names ("jan", "sun").
+bool IsScheduleField(std::string_view field, int position) {
+  if (field.empty()) return false;
+  size_t letters = 0;
+  for (char c : field) {
+    if (std::isalpha(static_cast<unsigned char>(c))) {
+      if (position < 3) return false;
+      ++letters;
+      continue;
+    }
+    if (letters != 0 && letters != 3) return false;
+    letters = 0;
+    if (!std::isdigit(static_cast<unsigned char>(c)) && c != '*' && c != '/' && c != ',' &&
+        c != '-') {
+      return false;
+    }
+  }
+  return letters == 0 || letters == 3;
 }
 
 // Parses one crontab file. `user` is the owner of a user crontab, "" for a system one (whose
@@ -73,7 +87,9 @@ void ParseCrontab(const QueryContext& ctx, std::string_view content, const std::
     } else {
       std::string_view fields[5] = {first};
       for (int i = 1; i < 5; ++i) fields[i] = NextWord(rest);
-      if (!std::all_of(std::begin(fields), std::end(fields), IsScheduleField)) {
+      bool valid = true;
+      for (int i = 0; i < 5; ++i) valid = valid && IsScheduleField(fields[i], i);
+      if (!valid) {
         malformed("malformed line: expected five schedule fields");
         continue;
       }

@@ -14,10 +14,10 @@
 namespace vigil::tables::internal {
 
 struct NftRule {
-  std::string text;                // the statements as written, comments removed
-  std::string file;                // where it was written; empty for a listing
+  std::string text;  // the statements as written, comments removed
+  std::string file;  // where it was written; empty for a listing
   int line = 0;
-  std::optional<int64_t> handle;   // from a "# handle N" comment
+  std::optional<int64_t> handle;  // from a "# handle N" comment
 };
 
 struct NftChain {
@@ -58,7 +58,6 @@ std::optional<int64_t> ChainPriority(std::string_view family, std::string_view e
 NftRuleset LoadNftConfig(const QueryContext& ctx, std::string_view path);
 
 // A listing in nft's syntax (`nft -a list ruleset`), `source` naming it in warnings.
-NftRuleset ParseNftListing(const QueryContext& ctx, std::string_view text,
-                           std::string_view source);
+NftRuleset ParseNftListing(const QueryContext& ctx, std::string_view text, std::string_view source);
 
 }  // namespace vigil::tables::internal

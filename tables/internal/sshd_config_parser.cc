@@ -141,7 +141,7 @@ class Parser {
                const Context& context, int depth) {
     for (const std::string& arg : args) {
       // A '~' path is not expanded by sshd's glob and so names nothing.
-      if (arg.front() == '~') continue;
+      if (arg.empty() || arg.front() == '~') continue;
       const std::string pattern = arg.front() == '/' ? arg : JoinPath(kSshDirectory, arg);
       Result<std::vector<std::string>> paths = ctx_.host().Glob(pattern);
       if (!paths.ok()) continue;  // no match: nothing to include

@@ -34,11 +34,10 @@ class AuditCliTest : public ::testing::Test {
     AuditChain chain(**store, [] {
       return std::chrono::system_clock::time_point(std::chrono::seconds(1795626120));
     });
-    for (auto [action, subject, detail] :
-         {std::tuple{"sshd.set", "/etc/ssh/sshd_config",
-                     R"({"value":"no","key":"PermitRootLogin"})"},
-          {"sysctl.set", "net.ipv4.ip_forward", R"({"value":0})"},
-          {"file.write", "/etc/motd\twith a tab", "{}"}}) {
+    for (auto [action, subject, detail] : {std::tuple{"sshd.set", "/etc/ssh/sshd_config",
+                                                      R"({"value":"no","key":"PermitRootLogin"})"},
+                                           {"sysctl.set", "net.ipv4.ip_forward", R"({"value":0})"},
+                                           {"file.write", "/etc/motd\twith a tab", "{}"}}) {
       auto r = chain.Append("enforcer", action, subject, detail);
       ASSERT_TRUE(r.ok()) << r.status().ToString();
       records_.push_back(*r);
@@ -62,8 +61,8 @@ TEST_F(AuditCliTest, VerifyIntactChain) {
   EXPECT_EQ(r.out, "audit chain intact: 3 records, head 3 " + records_[2].hash + "\n");
   EXPECT_EQ(r.err, "");
 
-  ProcessResult expected = Vigil({"audit", "verify", "--state-dir=" + state_, "--expect-head",
-                                  "2:" + records_[1].hash});
+  ProcessResult expected =
+      Vigil({"audit", "verify", "--state-dir=" + state_, "--expect-head", "2:" + records_[1].hash});
   EXPECT_EQ(expected.exit_code, 0) << expected.err;
 }
 
@@ -79,7 +78,8 @@ TEST_F(AuditCliTest, ShowPrintsOneLinePerRecord) {
 
   ProcessResult after = Vigil({"audit", "show", "--state-dir", state_, "--after", "2"});
   ASSERT_EQ(after.exit_code, 0) << after.err;
-  EXPECT_EQ(after.out, "3\t2026-11-25T17:02:00Z\tenforcer\tfile.write\t/etc/motd\\twith a tab\t{}\n");
+  EXPECT_EQ(after.out,
+            "3\t2026-11-25T17:02:00Z\tenforcer\tfile.write\t/etc/motd\\twith a tab\t{}\n");
 
   ProcessResult json = Vigil({"audit", "show", "--state-dir", state_, "--json", "--after", "1"});
   ASSERT_EQ(json.exit_code, 0) << json.err;

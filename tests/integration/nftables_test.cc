@@ -45,8 +45,8 @@ Chains FromNftJson(const std::string& json) {
     if (item.HasMember("chain")) {
       const rapidjson::Value& c = item["chain"];
       ChainKey key{Text(c, "family"), Text(c, "table"), Text(c, "name")};
-      chains[key] = Text(c, "type") + "|" + Text(c, "hook") + "|" + Text(c, "prio") + "|" +
-                    Text(c, "policy");
+      chains[key] =
+          Text(c, "type") + "|" + Text(c, "hook") + "|" + Text(c, "prio") + "|" + Text(c, "policy");
     } else if (item.HasMember("rule")) {
       const rapidjson::Value& r = item["rule"];
       ++rules[{Text(r, "family"), Text(r, "table"), Text(r, "chain")}];

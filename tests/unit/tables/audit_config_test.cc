@@ -49,9 +49,9 @@ TEST(AuditConfigTable, ReportsTheEffectiveValueOfEachKey) {
                 // "max_log_file = 8" on line 12 is overridden by "Max_Log_File = 32".
                 "max_log_file|32|/etc/audit/auditd.conf|22",
             }));
-  EXPECT_EQ(Query(FixtureRoot("debian12"),
-                  "SELECT value FROM audit_config WHERE key = 'max_log_file'"),
-            Rows{"32"});
+  EXPECT_EQ(
+      Query(FixtureRoot("debian12"), "SELECT value FROM audit_config WHERE key = 'max_log_file'"),
+      Rows{"32"});
 }
 
 TEST(AuditConfigTable, MalformedLinesAreWarnings) {
@@ -63,9 +63,9 @@ TEST(AuditConfigTable, MalformedLinesAreWarnings) {
                  "= value without key\n"
                  "NAME_FORMAT =  user \n");
   Rows warnings;
-  EXPECT_EQ(Query(root.path(), "SELECT key, value, line FROM audit_config ORDER BY line",
-                  &warnings),
-            (Rows{"num_logs|4|2", "name_format|user|5"}));
+  EXPECT_EQ(
+      Query(root.path(), "SELECT key, value, line FROM audit_config ORDER BY line", &warnings),
+      (Rows{"num_logs|4|2", "name_format|user|5"}));
   EXPECT_EQ(warnings, (Rows{
                           "audit_config: /etc/audit/auditd.conf:3: expected 'key = value'",
                           "audit_config: /etc/audit/auditd.conf:4: expected 'key = value'",

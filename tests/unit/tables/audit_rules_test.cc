@@ -50,21 +50,26 @@ TEST(AuditRulesTable, LoadsRulesDLikeAugenrules) {
               d + "9-early.rules|2|augenrules",
           "5|control|--backlog_wait_time|60000|--backlog_wait_time 60000|" + d +
               "10-base-config.rules|6|augenrules",
-          "6|watch|-w|NULL|-w /etc/passwd -p wa -k identity|" + d + "30-identity.rules|2|augenrules",
+          "6|watch|-w|NULL|-w /etc/passwd -p wa -k identity|" + d +
+              "30-identity.rules|2|augenrules",
           "7|watch|-w|NULL|-w /etc/group -p wa -k identity|" + d + "30-identity.rules|3|augenrules",
-          "8|watch|-w|NULL|-w /etc/shadow -p wa -k identity|" + d + "30-identity.rules|4|augenrules",
+          "8|watch|-w|NULL|-w /etc/shadow -p wa -k identity|" + d +
+              "30-identity.rules|4|augenrules",
           "9|watch|-w|NULL|-w /etc/sudoers -p wa -k scope|" + d + "30-identity.rules|5|augenrules",
           "10|watch|-w|NULL|-w /etc/sudoers.d/ -p wa -k scope|" + d +
               "30-identity.rules|6|augenrules",
           "11|syscall|-a|NULL|-a always,exit -F arch=b64 -S adjtimex,settimeofday -k time-change|" +
               d + "40-time.rules|2|augenrules",
           "12|syscall|-a|NULL|-a always,exit -F arch=b32 -S adjtimex -S settimeofday -S stime "
-          "-k time-change|" + d + "40-time.rules|3|augenrules",
+          "-k time-change|" +
+              d + "40-time.rules|3|augenrules",
           "13|syscall|-a|NULL|-a exit,always -F arch=b64 -S execve -F auid>=1000 -F auid!=unset "
-          "-F key=exec|" + d + "40-time.rules|4|augenrules",
+          "-F key=exec|" +
+              d + "40-time.rules|4|augenrules",
           "14|syscall|-a|NULL|-a never,exclude -F msgtype=CWD|" + d + "40-time.rules|5|augenrules",
           "15|syscall|-a|NULL|-a always,exit -F path=/usr/bin/sudo -F perm=x -F auid>=1000 "
-          "-F auid!=unset -k privileged|" + d + "40-time.rules|6|augenrules",
+          "-F auid!=unset -k privileged|" +
+              d + "40-time.rules|6|augenrules",
           "16|watch|-w|NULL|-w /var/log/sudo.log -p wa|" + d + "40-time.rules|7|augenrules",
           "17|control|-e|2|-e 2|" + d + "99-finalize.rules|2|augenrules",
       }));
@@ -168,12 +173,12 @@ TEST(AuditRulesTable, MatchesAuditctlOnThisMachine) {
   }
   EXPECT_EQ(Query("/", "SELECT rule FROM audit_rules WHERE type != 'control' ORDER BY position"),
             expected_rules);
-  EXPECT_EQ(Query("/", "SELECT flag, value, file, source FROM audit_rules "
-                       "WHERE flag IN ('-e', '-f') ORDER BY flag"),
+  EXPECT_EQ(Query("/",
+                  "SELECT flag, value, file, source FROM audit_rules "
+                  "WHERE flag IN ('-e', '-f') ORDER BY flag"),
             (Rows{"-e|" + enabled + "|NULL|kernel", "-f|" + failure + "|NULL|kernel"}));
   // -e comes last, as in a rules file.
-  EXPECT_EQ(Query("/", "SELECT flag FROM audit_rules ORDER BY position DESC LIMIT 1"),
-            Rows{"-e"});
+  EXPECT_EQ(Query("/", "SELECT flag FROM audit_rules ORDER BY position DESC LIMIT 1"), Rows{"-e"});
 }
 
 }  // namespace

@@ -78,15 +78,16 @@ TEST(ModprobeRulesTable, KernelCommandLineSettingsFollowTheFiles) {
                  "BOOT_IMAGE=/boot/vmlinuz-6.1.0 root=UUID=1234 ro quiet "
                  "usbcore.autosuspend=-1 modprobe.blacklist=usb-storage,firewire_core "
                  "nomodule i915.enable_psr=0\n");
-  EXPECT_EQ(Query(root.path(), "SELECT directive, module, argument, file, line FROM modprobe_rules"),
-            (Rows{
-                "options|snd_hda_intel|power_save=1|/run/modprobe.d/10-run.conf|1",
-                "alias|baz_qux|foo-bar|/usr/local/lib/modprobe.d/20-local.alias|1",
-                "options|usbcore|autosuspend=-1|/proc/cmdline|NULL",
-                "blacklist|usb_storage|NULL|/proc/cmdline|NULL",
-                "blacklist|firewire_core|NULL|/proc/cmdline|NULL",
-                "options|i915|enable_psr=0|/proc/cmdline|NULL",
-            }));
+  EXPECT_EQ(
+      Query(root.path(), "SELECT directive, module, argument, file, line FROM modprobe_rules"),
+      (Rows{
+          "options|snd_hda_intel|power_save=1|/run/modprobe.d/10-run.conf|1",
+          "alias|baz_qux|foo-bar|/usr/local/lib/modprobe.d/20-local.alias|1",
+          "options|usbcore|autosuspend=-1|/proc/cmdline|NULL",
+          "blacklist|usb_storage|NULL|/proc/cmdline|NULL",
+          "blacklist|firewire_core|NULL|/proc/cmdline|NULL",
+          "options|i915|enable_psr=0|/proc/cmdline|NULL",
+      }));
   EXPECT_EQ(Query(root.path(), "SELECT count(*) FROM modprobe_rules WHERE module = 'usb_storage'"),
             Rows{"1"});
 }
@@ -130,9 +131,9 @@ TEST(ModprobeRulesTable, MatchesModprobeShowConfig) {
     for (const Row& row : result->rows) {
       std::string directive = row[0].text();
       std::string argument = row[2].is_null() ? "" : row[2].text();
-      actual.push_back(WithoutSpaces(
-          directive == "alias" ? "alias" + Underscores(argument) + row[1].text()
-                               : directive + row[1].text() + argument));
+      actual.push_back(WithoutSpaces(directive == "alias"
+                                         ? "alias" + Underscores(argument) + row[1].text()
+                                         : directive + row[1].text() + argument));
     }
   }
   std::sort(expected.begin(), expected.end());

@@ -126,8 +126,8 @@ TEST(PamEntriesTable, KeepsBracketedArgumentsWholeAndLowercasesTypes) {
 TEST(PamEntriesTable, EveryFileIsAServiceAndServiceConstraintsFilter) {
   EXPECT_EQ(Query(FixtureRoot("debian12"),
                   "SELECT service, count(*) FROM pam_entries GROUP BY service ORDER BY service"),
-            (Rows{"common-account|4", "common-auth|5", "common-password|4",
-                  "common-session|6", "login|24", "other|5", "sshd|25", "sudo|18"}));
+            (Rows{"common-account|4", "common-auth|5", "common-password|4", "common-session|6",
+                  "login|24", "other|5", "sshd|25", "sudo|18"}));
   EXPECT_EQ(Query(FixtureRoot("debian12"),
                   "SELECT type, module FROM pam_entries WHERE service IN ('other', 'nosuch') "
                   "AND control = 'required' ORDER BY position, type"),

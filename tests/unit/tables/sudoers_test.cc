@@ -35,36 +35,35 @@ Rows Query(std::string_view root, std::string_view sql, Rows* warnings = nullptr
 // stands (10-admins before README; extra/ is a directory, 20-old.dpkg-old has a '.', and
 // 30-admins~ ends in '~', so none of them is read), and 10-admins' relative #include.
 TEST(SudoersTable, ReadsEntriesInSudoOrder) {
-  EXPECT_EQ(
-      Query(FixtureRoot("debian12"),
-            "SELECT source, line, type, header, rule_details, nopasswd FROM sudoers"),
-      (Rows{
-          "/etc/sudoers|4|defaults|Defaults|env_reset|NULL",
-          "/etc/sudoers|5|defaults|Defaults|mail_badpass|NULL",
-          "/etc/sudoers|6|defaults|Defaults|"
-          "secure_path=\"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"|NULL",
-          "/etc/sudoers|7|defaults|Defaults|use_pty|NULL",
-          // Continued on the next line.
-          "/etc/sudoers|8|defaults|Defaults:%operators|!lecture, timestamp_timeout=5|NULL",
-          "/etc/sudoers|12|alias|Host_Alias|HISTORIANS = hist01, hist02|NULL",
-          "/etc/sudoers|13|alias|Cmnd_Alias|SERVICES = /usr/bin/systemctl restart historian, "
-          "/usr/bin/systemctl status historian|NULL",
-          "/etc/sudoers|17|user_spec|root|ALL=(ALL:ALL) ALL|0",
-          "/etc/sudoers|20|user_spec|%sudo|ALL=(ALL:ALL) ALL|0",
-          // The trailing comment is dropped.
-          "/etc/sudoers|21|user_spec|%operators|HISTORIANS = (root) NOPASSWD: SERVICES|1",
-          // '#' followed by digits is a user id, not a comment.
-          "/etc/sudoers|22|user_spec|#1001|ALL=(ALL) ALL|0",
-          "/etc/sudoers|24|include|@includedir|/etc/sudoers.d|NULL",
-          "/etc/sudoers.d/10-admins|2|alias|User_Alias|ADMINS = alice, bob|NULL",
-          "/etc/sudoers.d/10-admins|3|user_spec|ADMINS|ALL=(ALL) ALL|0",
-          "/etc/sudoers.d/10-admins|4|user_spec|deploy, ci-runner|"
-          "ALL=(root) NOPASSWD: /usr/local/bin/deploy|1",
-          "/etc/sudoers.d/10-admins|5|defaults|Defaults>root|!set_logname|NULL",
-          "/etc/sudoers.d/10-admins|6|include|#include|extra/vendor|NULL",
-          "/etc/sudoers.d/extra/vendor|1|user_spec|vendor|"
-          "ALL=(historian) /opt/historian/bin/ctl|0",
-      }));
+  EXPECT_EQ(Query(FixtureRoot("debian12"),
+                  "SELECT source, line, type, header, rule_details, nopasswd FROM sudoers"),
+            (Rows{
+                "/etc/sudoers|4|defaults|Defaults|env_reset|NULL",
+                "/etc/sudoers|5|defaults|Defaults|mail_badpass|NULL",
+                "/etc/sudoers|6|defaults|Defaults|"
+                "secure_path=\"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"|NULL",
+                "/etc/sudoers|7|defaults|Defaults|use_pty|NULL",
+                // Continued on the next line.
+                "/etc/sudoers|8|defaults|Defaults:%operators|!lecture, timestamp_timeout=5|NULL",
+                "/etc/sudoers|12|alias|Host_Alias|HISTORIANS = hist01, hist02|NULL",
+                "/etc/sudoers|13|alias|Cmnd_Alias|SERVICES = /usr/bin/systemctl restart historian, "
+                "/usr/bin/systemctl status historian|NULL",
+                "/etc/sudoers|17|user_spec|root|ALL=(ALL:ALL) ALL|0",
+                "/etc/sudoers|20|user_spec|%sudo|ALL=(ALL:ALL) ALL|0",
+                // The trailing comment is dropped.
+                "/etc/sudoers|21|user_spec|%operators|HISTORIANS = (root) NOPASSWD: SERVICES|1",
+                // '#' followed by digits is a user id, not a comment.
+                "/etc/sudoers|22|user_spec|#1001|ALL=(ALL) ALL|0",
+                "/etc/sudoers|24|include|@includedir|/etc/sudoers.d|NULL",
+                "/etc/sudoers.d/10-admins|2|alias|User_Alias|ADMINS = alice, bob|NULL",
+                "/etc/sudoers.d/10-admins|3|user_spec|ADMINS|ALL=(ALL) ALL|0",
+                "/etc/sudoers.d/10-admins|4|user_spec|deploy, ci-runner|"
+                "ALL=(root) NOPASSWD: /usr/local/bin/deploy|1",
+                "/etc/sudoers.d/10-admins|5|defaults|Defaults>root|!set_logname|NULL",
+                "/etc/sudoers.d/10-admins|6|include|#include|extra/vendor|NULL",
+                "/etc/sudoers.d/extra/vendor|1|user_spec|vendor|"
+                "ALL=(historian) /opt/historian/bin/ctl|0",
+            }));
 }
 
 TEST(SudoersTable, AnswersTheNopasswdCheck) {
@@ -88,8 +87,7 @@ TEST(SudoersTable, LoopsMissingAndUnreadableFilesAreWarnings) {
                  "@include\n");
   root.MakeDir("etc/unreadable");
   Rows warnings;
-  EXPECT_EQ(Query(root.path(), "SELECT line, type, header, rule_details FROM sudoers",
-                  &warnings),
+  EXPECT_EQ(Query(root.path(), "SELECT line, type, header, rule_details FROM sudoers", &warnings),
             (Rows{
                 "1|user_spec|root|ALL=(ALL) ALL",
                 "2|include|@include|/etc/sudoers",
@@ -101,8 +99,7 @@ TEST(SudoersTable, LoopsMissingAndUnreadableFilesAreWarnings) {
   ASSERT_EQ(warnings.size(), 4u) << ::testing::PrintToString(warnings);
   EXPECT_EQ(warnings[0],
             "sudoers: /etc/sudoers:2: include loop: /etc/sudoers is already being read");
-  EXPECT_EQ(warnings[1],
-            "sudoers: /etc/sudoers:3: included file /etc/missing file does not exist");
+  EXPECT_EQ(warnings[1], "sudoers: /etc/sudoers:3: included file /etc/missing file does not exist");
   EXPECT_TRUE(warnings[2].starts_with("sudoers: ") &&
               warnings[2].find("/etc/unreadable") != std::string::npos)
       << warnings[2];
@@ -131,8 +128,8 @@ TEST(SudoersTable, ReadsTheFilesVisudoParses) {
   for (std::string line; std::getline(out, line);) {
     const std::string suffix = ": parsed OK";
     if (line.ends_with(suffix) && line.starts_with(root.path())) {
-      expected.push_back(line.substr(root.path().size(), line.size() - suffix.size() -
-                                                             root.path().size()));
+      expected.push_back(
+          line.substr(root.path().size(), line.size() - suffix.size() - root.path().size()));
     }
   }
   ASSERT_EQ(expected.size(), 3u);

@@ -322,8 +322,9 @@ TEST(SystemdUnitsTable, CannedLiveState) {
                 "/org/freedesktop/systemd1/unit/bluetooth_2eservice|NULL|NULL|NULL||masked",
                 "dev-sda1.device|QEMU_HARDDISK 1|loaded|active|plugged|"
                 "/org/freedesktop/systemd1/unit/dev_2dsda1_2edevice|NULL|NULL|NULL|NULL|NULL",
+                // No DefaultInstance=: the enabled tty1 instance makes the template indirect.
                 "getty@.service|Getty on %I|NULL|NULL|NULL|NULL|NULL|NULL|NULL|"
-                "/usr/lib/systemd/system/getty@.service|enabled",
+                "/usr/lib/systemd/system/getty@.service|indirect",
                 "getty@tty1.service|Getty on %I|loaded|active|running|"
                 "/org/freedesktop/systemd1/unit/getty_40tty1_2eservice|NULL|NULL|NULL|"
                 "/usr/lib/systemd/system/getty@.service|enabled",

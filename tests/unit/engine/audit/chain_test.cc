@@ -84,11 +84,10 @@ TEST_F(AuditChainTest, AppendNumbersAndLinksRecords) {
   EXPECT_EQ(first->time, "2026-11-25T17:02:00Z");
   EXPECT_EQ(first->detail, R"({"key":"PermitRootLogin","value":"no"})");
   EXPECT_EQ(first->prev_hash, kZeroHash);
-  EXPECT_EQ(first->hash,
-            Sha256Hex(std::string(kZeroHash) +
-                      R"({"seq":1,"time":"2026-11-25T17:02:00Z","actor":"enforcer",)"
-                      R"("action":"sshd.set","subject":"/etc/ssh/sshd_config",)"
-                      R"("detail":{"key":"PermitRootLogin","value":"no"}})"));
+  EXPECT_EQ(first->hash, Sha256Hex(std::string(kZeroHash) +
+                                   R"({"seq":1,"time":"2026-11-25T17:02:00Z","actor":"enforcer",)"
+                                   R"("action":"sshd.set","subject":"/etc/ssh/sshd_config",)"
+                                   R"("detail":{"key":"PermitRootLogin","value":"no"}})"));
   EXPECT_EQ(StoredValue(1), *SerializeRecord(*first));
 
   auto second = chain_->Append("hub:admin", "config.publish", "", "{}");
@@ -136,8 +135,7 @@ TEST_F(AuditChainTest, BadAppendsChangeNothing) {
   expect_refused(chain_->Append("x", "a", "s", "[]"), "audit detail: not a JSON object");
   expect_refused(chain_->Append("x", "a", "s", ""),
                  "audit detail: The document is empty. at offset 0");
-  expect_refused(chain_->Append("x", "a", "\xff", "{}"),
-                 "audit record subject is not valid UTF-8");
+  expect_refused(chain_->Append("x", "a", "\xff", "{}"), "audit record subject is not valid UTF-8");
   EXPECT_EQ(chain_->Head()->seq, 1u);
   EXPECT_TRUE(VerifyOrDie().intact());
 }
@@ -145,17 +143,23 @@ TEST_F(AuditChainTest, BadAppendsChangeNothing) {
 TEST_F(AuditChainTest, ReadAfter) {
   std::vector<Record> records = AppendN(4);
   std::vector<uint64_t> seqs;
-  ASSERT_TRUE(chain_->Read(2, [&](const Record& r) {
-                      seqs.push_back(r.seq);
-                      EXPECT_EQ(r.hash, records[r.seq - 1].hash);
-                      return true;
-                    }).ok());
+  ASSERT_TRUE(chain_
+                  ->Read(2,
+                         [&](const Record& r) {
+                           seqs.push_back(r.seq);
+                           EXPECT_EQ(r.hash, records[r.seq - 1].hash);
+                           return true;
+                         })
+                  .ok());
   EXPECT_EQ(seqs, (std::vector<uint64_t>{3, 4}));
   seqs.clear();
-  ASSERT_TRUE(chain_->Read(0, [&](const Record& r) {
-                      seqs.push_back(r.seq);
-                      return r.seq < 2;
-                    }).ok());
+  ASSERT_TRUE(chain_
+                  ->Read(0,
+                         [&](const Record& r) {
+                           seqs.push_back(r.seq);
+                           return r.seq < 2;
+                         })
+                  .ok());
   EXPECT_EQ(seqs, (std::vector<uint64_t>{1, 2}));
 }
 
@@ -213,7 +217,8 @@ TEST_F(AuditChainTest, DeletedFirstRecordIsNamed) {
   Verification v = VerifyOrDie();
   EXPECT_EQ(v.broken_at, 1u);
   EXPECT_EQ(v.breakage, Breakage::kMissing);
-  EXPECT_EQ(v.problem, "the record is missing (the chain starts at record 2): records were deleted");
+  EXPECT_EQ(v.problem,
+            "the record is missing (the chain starts at record 2): records were deleted");
 }
 
 TEST_F(AuditChainTest, DeletedAndRenumberedRecordIsNamed) {

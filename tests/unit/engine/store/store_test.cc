@@ -175,8 +175,9 @@ TEST(StoreTest, ReadersNeverSeeHalfABatch) {
   TempDir dir;
   auto store = OpenOrDie(dir.path());
   ASSERT_NE(store, nullptr);
-  ASSERT_TRUE(store->Write({Mutation::Put(Family::kResults, "a", "0"),
-                            Mutation::Put(Family::kResults, "b", "0")})
+  ASSERT_TRUE(store
+                  ->Write({Mutation::Put(Family::kResults, "a", "0"),
+                           Mutation::Put(Family::kResults, "b", "0")})
                   .ok());
   std::atomic<bool> done{false};
   std::atomic<int> torn{0};
