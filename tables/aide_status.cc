@@ -135,9 +135,8 @@ class AideConfig {
 // wrapper aide.wrapper and the dailyaidecheck script).
 bool RunsAide(std::string_view command) {
   for (std::string_view word : internal::SplitWhitespace(command)) {
-    std::string_view base = word.substr(word.rfind('/') == std::string_view::npos
-                                            ? 0
-                                            : word.rfind('/') + 1);
+    std::string_view base =
+        word.substr(word.rfind('/') == std::string_view::npos ? 0 : word.rfind('/') + 1);
     if (base == "aide" || base == "aide.wrapper" || base == "dailyaidecheck") return true;
   }
   return false;

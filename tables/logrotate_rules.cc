@@ -16,7 +16,15 @@ namespace vigil::tables {
 namespace {
 
 // Column positions, in the order of the column list below.
-enum LogrotateRulesColumn : int { kPath, kDirective, kValue, kFile, kLine, kInherited, kColumnCount };
+enum LogrotateRulesColumn : int {
+  kPath,
+  kDirective,
+  kValue,
+  kFile,
+  kLine,
+  kInherited,
+  kColumnCount
+};
 
 Schema LogrotateRulesSchema() {
   return Schema{
@@ -57,12 +65,12 @@ struct Directive {
 
 // Settings of which only the last one counts, by the name their opposites share.
 std::string Group(std::string_view name) {
-  static constexpr std::string_view kCriteria[] = {"hourly", "daily",  "weekly",
+  static constexpr std::string_view kCriteria[] = {"hourly",  "daily",  "weekly",
                                                    "monthly", "yearly", "size"};
   static constexpr std::string_view kToggles[] = {
-      "compress", "copy",      "copytruncate",  "create", "createolddir", "dateext",
-      "delaycompress", "ifempty", "mail", "missingok", "olddir", "sharedscripts", "shred",
-      "renamecopy", "allowhardlink"};
+      "compress", "copy",          "copytruncate", "create",     "createolddir",
+      "dateext",  "delaycompress", "ifempty",      "mail",       "missingok",
+      "olddir",   "sharedscripts", "shred",        "renamecopy", "allowhardlink"};
   if (std::find(std::begin(kCriteria), std::end(kCriteria), name) != std::end(kCriteria)) {
     return "*criterion";
   }
@@ -127,8 +135,7 @@ class Reader {
       return;
     }
     if (depth > kMaxIncludeDepth) {
-      ctx_.Warn(file + ": include nested more than " + std::to_string(kMaxIncludeDepth) +
-                " deep");
+      ctx_.Warn(file + ": include nested more than " + std::to_string(kMaxIncludeDepth) + " deep");
       return;
     }
     std::optional<std::string> text = internal::ReadOptionalFile(ctx_, file, kMaxConfigBytes);
@@ -140,11 +147,11 @@ class Reader {
 
  private:
   void Parse(std::string_view text, const std::string& file, int depth) {
-    std::vector<std::string> paths;     // patterns read, waiting for '{'
+    std::vector<std::string> paths;  // patterns read, waiting for '{'
     bool in_block = false;
-    std::vector<Directive> block;       // the open block's own directives
-    std::vector<Directive> defaults;    // the globals in force where the block opened
-    std::optional<Directive> script;    // a script being read, until endscript
+    std::vector<Directive> block;     // the open block's own directives
+    std::vector<Directive> defaults;  // the globals in force where the block opened
+    std::optional<Directive> script;  // a script being read, until endscript
     int block_line = 0;
     auto warn = [&](int line, std::string_view what) {
       ctx_.Warn(file + ":" + std::to_string(line) + ": " + std::string(what));
@@ -279,8 +286,9 @@ class Reader {
       for (const Directive* d : own) Emit(path, *d, false);
       for (const Directive& d : defaults) {
         std::string group = Group(d.name);
-        bool overridden = std::any_of(own.begin(), own.end(),
-                                      [&group](const Directive* o) { return Group(o->name) == group; });
+        bool overridden = std::any_of(own.begin(), own.end(), [&group](const Directive* o) {
+          return Group(o->name) == group;
+        });
         if (!overridden) Emit(path, d, true);
       }
     }
@@ -300,12 +308,11 @@ class Reader {
   const QueryContext& ctx_;
   std::vector<Row>& rows_;
   std::vector<std::string> reading_;  // the include chain being read, outermost first
-  std::vector<Directive> globals_;  // in force now, one per group, in the order last set
-  std::vector<std::string> taboo_ = {",v",          ".cfsaved",  ".disabled", ".dpkg-bak",
-                                     ".dpkg-del",   ".dpkg-dist", ".dpkg-new", ".dpkg-old",
-                                     ".rhn-cfg-tmp-*", ".rpmnew", ".rpmorig",  ".rpmsave",
-                                     ".swp",        ".ucf-dist", ".ucf-new",  ".ucf-old",
-                                     "~"};
+  std::vector<Directive> globals_;    // in force now, one per group, in the order last set
+  std::vector<std::string> taboo_ = {
+      ",v",        ".cfsaved",  ".disabled",      ".dpkg-bak", ".dpkg-del", ".dpkg-dist",
+      ".dpkg-new", ".dpkg-old", ".rhn-cfg-tmp-*", ".rpmnew",   ".rpmorig",  ".rpmsave",
+      ".swp",      ".ucf-dist", ".ucf-new",       ".ucf-old",  "~"};
 };
 
 class LogrotateRulesTable final : public Table {
@@ -325,8 +332,6 @@ class LogrotateRulesTable final : public Table {
 
 }  // namespace
 
-std::unique_ptr<Table> MakeLogrotateRulesTable() {
-  return std::make_unique<LogrotateRulesTable>();
-}
+std::unique_ptr<Table> MakeLogrotateRulesTable() { return std::make_unique<LogrotateRulesTable>(); }
 
 }  // namespace vigil::tables

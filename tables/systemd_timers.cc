@@ -199,9 +199,12 @@ class SystemdTimersTable final : public Table {
         !internal::SystemdIsRunning(ctx.host())) {
       return {};
     }
-    std::vector<std::string> argv = {
-        "systemctl",   "show", "--timestamp=unix", "--no-pager",
-        "--property=Id,NextElapseUSecRealtime,LastTriggerUSec", "--"};
+    std::vector<std::string> argv = {"systemctl",
+                                     "show",
+                                     "--timestamp=unix",
+                                     "--no-pager",
+                                     "--property=Id,NextElapseUSecRealtime,LastTriggerUSec",
+                                     "--"};
     for (const auto& [name, entry] : entries) argv.push_back(name);
     CommandOptions options;
     options.timeout = std::chrono::seconds(5);
@@ -221,8 +224,6 @@ class SystemdTimersTable final : public Table {
 
 }  // namespace
 
-std::unique_ptr<Table> MakeSystemdTimersTable() {
-  return std::make_unique<SystemdTimersTable>();
-}
+std::unique_ptr<Table> MakeSystemdTimersTable() { return std::make_unique<SystemdTimersTable>(); }
 
 }  // namespace vigil::tables

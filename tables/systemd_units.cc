@@ -1,5 +1,7 @@
 // systemd_units: every unit file of the system search path with its unit file state, and, when
 // systemd runs on this machine, the manager's live state of every loaded unit.
+#include "tables/internal/systemd_units.h"
+
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
@@ -14,7 +16,6 @@
 
 #include "engine/host.h"
 #include "engine/table.h"
-#include "tables/internal/systemd_units.h"
 #include "tables/internal/text.h"
 
 namespace vigil::tables {
@@ -65,21 +66,23 @@ Schema SystemdUnitsSchema() {
            "masked unit"},
           {"load_state", ColumnType::kText,
            "Whether the manager loaded the unit: loaded, not-found, bad-setting, error, masked, "
-           "...; NULL for a unit the manager has not loaded" + live},
+           "...; NULL for a unit the manager has not loaded" +
+               live},
           {"active_state", ColumnType::kText,
            "active, inactive, failed, activating, deactivating, reloading; inactive for a unit "
-           "the manager has not loaded" + live + " (NULL also for templates)"},
+           "the manager has not loaded" +
+               live + " (NULL also for templates)"},
           {"sub_state", ColumnType::kText,
            "Type-specific state (running, exited, dead, listening, waiting, ...); dead for a "
-           "unit the manager has not loaded" + live + " (NULL also for templates)"},
+           "unit the manager has not loaded" +
+               live + " (NULL also for templates)"},
           {"following", ColumnType::kText,
            "Unit this unit follows in state; always NULL (systemctl list-units does not show "
            "it)"},
           {"object_path", ColumnType::kText,
            "D-Bus object path of the unit (/org/freedesktop/systemd1/unit/...)" + live},
           {"job_id", ColumnType::kInteger,
-           "Id of the job queued for the unit, from `systemctl list-jobs`; NULL when none" +
-               live},
+           "Id of the job queued for the unit, from `systemctl list-jobs`; NULL when none" + live},
           {"job_type", ColumnType::kText,
            "Type of the queued job (start, stop, ...); NULL when none" + live},
           {"job_path", ColumnType::kText,
@@ -256,8 +259,8 @@ class SystemdUnitsTable final : public Table {
       used = used || ctx.IsUsed(c);
     }
     if (!used || !internal::SystemdIsRunning(ctx.host())) return std::nullopt;
-    std::vector<std::string> argv = {"systemctl", "list-units", "--all",     "--plain",
-                                     "--full",    "--no-pager", "--no-ask-password"};
+    std::vector<std::string> argv = {"systemctl",  "list-units",       "--all", "--plain", "--full",
+                                     "--no-pager", "--no-ask-password"};
     if (wanted) {
       if (wanted->empty()) return std::map<std::string, LiveUnit>();
       argv.emplace_back("--");

@@ -93,12 +93,18 @@ struct Client {
 
 const std::vector<Client>& Clients() {
   static const std::vector<Client> kClients = {
-      {"chrony", {"chrony.service", "chronyd.service"},
-       {"/etc/chrony/chrony.conf", "/etc/chrony.conf"}, "chronyd"},
-      {"ntpd", {"ntpsec.service", "ntp.service", "ntpd.service"},
-       {"/etc/ntpsec/ntp.conf", "/etc/ntp.conf"}, "ntpd"},
+      {"chrony",
+       {"chrony.service", "chronyd.service"},
+       {"/etc/chrony/chrony.conf", "/etc/chrony.conf"},
+       "chronyd"},
+      {"ntpd",
+       {"ntpsec.service", "ntp.service", "ntpd.service"},
+       {"/etc/ntpsec/ntp.conf", "/etc/ntp.conf"},
+       "ntpd"},
       {"openntpd", {"openntpd.service"}, {"/etc/openntpd/ntpd.conf"}, "ntpd"},
-      {"systemd-timesyncd", {"systemd-timesyncd.service"}, {"/etc/systemd/timesyncd.conf"},
+      {"systemd-timesyncd",
+       {"systemd-timesyncd.service"},
+       {"/etc/systemd/timesyncd.conf"},
        "systemd-timesyn"},
   };
   return kClients;
@@ -158,9 +164,9 @@ class SourceReader {
     std::vector<internal::UnitSetting> settings;
     const internal::WarnFn warn = [this](std::string m) { ctx_.Warn(std::move(m)); };
     std::map<std::string, std::string> dropins;
-    for (std::string_view dir : {"/etc/systemd/timesyncd.conf.d", "/run/systemd/timesyncd.conf.d",
-                                 "/usr/local/lib/systemd/timesyncd.conf.d",
-                                 "/usr/lib/systemd/timesyncd.conf.d"}) {
+    for (std::string_view dir :
+         {"/etc/systemd/timesyncd.conf.d", "/run/systemd/timesyncd.conf.d",
+          "/usr/local/lib/systemd/timesyncd.conf.d", "/usr/lib/systemd/timesyncd.conf.d"}) {
       for (std::string& file : Glob(std::string(dir) + "/*.conf")) {
         dropins.emplace(BaseName(file), std::move(file));
       }
@@ -183,8 +189,7 @@ class SourceReader {
  private:
   std::optional<std::string> Read(const std::string& path, int depth) {
     if (depth > kMaxIncludeDepth) {
-      ctx_.Warn(path + ": includes nested more than " + std::to_string(kMaxIncludeDepth) +
-                " deep");
+      ctx_.Warn(path + ": includes nested more than " + std::to_string(kMaxIncludeDepth) + " deep");
       return std::nullopt;
     }
     return internal::ReadOptionalFile(ctx_, path, kMaxConfigBytes);
@@ -217,14 +222,14 @@ std::string Join(const std::vector<std::string>& values) {
 // What the host shows of one client.
 struct Found {
   const Client* client = nullptr;
-  std::string unit;                    // the first unit file present
-  std::optional<std::string> state;    // its unit file state
-  std::string config;                  // the first configuration file present
+  std::string unit;                  // the first unit file present
+  std::optional<std::string> state;  // its unit file state
+  std::string config;                // the first configuration file present
   std::optional<bool> running;
   bool installed() const { return (state && !state->starts_with("masked")) || !config.empty(); }
   int rank() const {
-    return (running.value_or(false) ? 4 : 0) +
-           (state && state->starts_with("enabled") ? 2 : 0) + (installed() ? 1 : 0);
+    return (running.value_or(false) ? 4 : 0) + (state && state->starts_with("enabled") ? 2 : 0) +
+           (installed() ? 1 : 0);
   }
 };
 

@@ -15,8 +15,8 @@ namespace {
 
 constexpr size_t kMaxCrontabBytes = 1u << 20;
 
-constexpr std::string_view kEvents[] = {"@reboot", "@yearly",   "@annually", "@monthly",
-                                        "@weekly", "@daily",    "@midnight", "@hourly"};
+constexpr std::string_view kEvents[] = {"@reboot", "@yearly", "@annually", "@monthly",
+                                        "@weekly", "@daily",  "@midnight", "@hourly"};
 
 // Removes and returns the next word of `rest` (words are separated by spaces and tabs).
 std::string_view NextWord(std::string_view& rest) {

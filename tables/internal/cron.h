@@ -14,7 +14,7 @@ namespace vigil::tables::internal {
 struct CronJob {
   std::string event;  // "@daily", "@reboot", ...; "" for a five-field schedule
   std::string minute, hour, day_of_month, month, day_of_week;  // all "" with an event
-  std::string user;     // who the job runs as
+  std::string user;                                            // who the job runs as
   std::string command;  // the rest of the line as written; the script for a run-parts entry
   std::string path;     // the crontab file, or the run-parts script itself
   int line = 0;         // line number in path; 0 for a run-parts script

@@ -46,7 +46,10 @@ class Reader {
   }
 
   NftRuleset Parse() {
-    tokens_.push_back(Token{});  // kEnd
+    Token end;  // kEnd, placed where the text ends
+    end.file = tokens_.empty() ? &storage_.emplace_back() : tokens_.back().file;
+    end.line = tokens_.empty() ? 1 : tokens_.back().line;
+    tokens_.push_back(end);
     pos_ = 0;
     while (true) {
       SkipSeparators();

@@ -13,9 +13,9 @@ namespace {
 constexpr size_t kMaxUnitFileBytes = 1u << 20;
 constexpr int kMaxLinkHops = 16;
 
-constexpr std::string_view kUnitSuffixes[] = {
-    ".service", ".socket", ".target", ".device", ".mount", ".automount",
-    ".swap",    ".timer",  ".path",   ".slice",  ".scope"};
+constexpr std::string_view kUnitSuffixes[] = {".service", ".socket",    ".target", ".device",
+                                              ".mount",   ".automount", ".swap",   ".timer",
+                                              ".path",    ".slice",     ".scope"};
 
 // The search directories with those that resolve to an earlier one (a merged /usr makes /lib
 // the same as /usr/lib) left out.
@@ -128,7 +128,8 @@ std::map<std::string, UnitFileEntry> ListUnitFiles(const Host& host) {
     if (!entries.ok()) continue;
     for (const DirEntry& entry : *entries) {
       if (entry.type == FileType::kDirectory || !IsUnitName(entry.name)) continue;
-      units.emplace(entry.name, UnitFileEntry{entry.name, JoinPath(dir.path, entry.name), dir.kind});
+      units.emplace(entry.name,
+                    UnitFileEntry{entry.name, JoinPath(dir.path, entry.name), dir.kind});
     }
   }
   return units;
@@ -175,7 +176,8 @@ std::vector<UnitSetting> ParseUnitFile(std::string_view content, const std::stri
       continue;
     }
     size_t eq = full.find('=');
-    std::string_view key = eq == std::string::npos ? "" : Trim(std::string_view(full).substr(0, eq));
+    std::string_view key =
+        eq == std::string::npos ? "" : Trim(std::string_view(full).substr(0, eq));
     if (key.empty()) {
       warn(file + ":" + std::to_string(first_line) + ": not a [Section] or Key=Value line");
       continue;
@@ -305,7 +307,7 @@ UnitFile LoadUnitFile(const Host& host, const UnitFileEntry& entry, const Enable
       break;
     }
     current = LexicallyNormal(target->starts_with('/') ? *target
-                                                      : JoinPath(ParentPath(current), *target));
+                                                       : JoinPath(ParentPath(current), *target));
     linked = true;
     st = host.Lstat(current);
   }

@@ -83,8 +83,9 @@ TEST(AideStatusTable, DatabaseFromIncludeWithDefines) {
                  "@@include /etc/aide/db.conf\n"
                  "/etc R\n");
   root.WriteFile("etc/aide/db.conf", "@@undef NAME\ndatabase=file:@@{DBDIR}/@@{NAME}.db\n");
-  EXPECT_EQ(Query(root.path(), "SELECT config_file, database_path, database_present, "
-                               "database_age_seconds, scheduled, schedule FROM aide_status"),
+  EXPECT_EQ(Query(root.path(),
+                  "SELECT config_file, database_path, database_present, "
+                  "database_age_seconds, scheduled, schedule FROM aide_status"),
             Rows{"/etc/aide.conf|/srv/aide/@@{NAME}.db|0|NULL|0|"});
 }
 

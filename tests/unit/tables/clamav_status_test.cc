@@ -57,8 +57,9 @@ TEST(ClamavStatusTable, NewestDailyDatabaseAndConfiguredDirectory) {
   root.MakeDir("srv/clamav/bogus.cvd");  // a directory is not a database
   Age(root.path() + "/srv/clamav/daily.cvd", 90000);
   Age(root.path() + "/srv/clamav/daily.cld", 3600);
-  Rows rows = Query(root.path(), "SELECT database_dir, signatures_present, signature_files, "
-                                 "signatures_age_seconds FROM clamav_status");
+  Rows rows = Query(root.path(),
+                    "SELECT database_dir, signatures_present, signature_files, "
+                    "signatures_age_seconds FROM clamav_status");
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].substr(0, rows[0].rfind('|')), "/srv/clamav|1|daily.cld,daily.cvd,main.cld");
   long age = std::stol(rows[0].substr(rows[0].rfind('|') + 1));
@@ -87,8 +88,9 @@ TEST(ClamavStatusTable, InstalledRunningAndEnabled) {
   root.WriteFile("usr/lib/systemd/system/clamav-freshclam.service",
                  "[Install]\nWantedBy=multi-user.target\n");
   root.Symlink("/dev/null", "etc/systemd/system/clamav-freshclam.service");
-  EXPECT_EQ(Query(root.path(), "SELECT installed, freshclam_running, clamd_running, "
-                               "freshclam_enabled, clamd_enabled FROM clamav_status"),
+  EXPECT_EQ(Query(root.path(),
+                  "SELECT installed, freshclam_running, clamd_running, "
+                  "freshclam_enabled, clamd_enabled FROM clamav_status"),
             Rows{"1|0|1|0|1"});
 }
 

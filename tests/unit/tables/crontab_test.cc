@@ -81,9 +81,9 @@ TEST(CrontabTable, MalformedLinesAreWarnings) {
   TempDir root;
   root.WriteFile("etc/crontab",
                  "MAILTO = \"\"\n"
-                 "* * * * root /bin/short\n"      // four schedule fields
-                 "@fortnightly root /bin/x\n"     // not a schedule cron knows
-                 "0 0 * * * root\n"               // no command
+                 "* * * * root /bin/short\n"   // four schedule fields
+                 "@fortnightly root /bin/x\n"  // not a schedule cron knows
+                 "0 0 * * * root\n"            // no command
                  "  5 4 * * sun  root   /bin/ok   now  \n");
   root.WriteFile("var/spool/cron/crontabs/alice", "@hourly\n0 9 * * 1-5 /home/alice/run\n");
   root.WriteFile("var/spool/cron/bob", "1 2 3 4 5 /home/bob/rhel-style\n");
@@ -91,17 +91,17 @@ TEST(CrontabTable, MalformedLinesAreWarnings) {
   root.Symlink("/etc/cron.d/linked-target", "etc/cron.d/linked");
   root.Symlink("/nowhere", "etc/cron.d/dangling");
   root.WriteFile("etc/cron.d/with.dot", "0 0 * * * root /bin/skipped\n");
-  auto result = RunSql(root.path(), "SELECT minute, day_of_week, user, command, path, line "
-                                    "FROM crontab");
+  auto result = RunSql(root.path(),
+                       "SELECT minute, day_of_week, user, command, path, line "
+                       "FROM crontab");
   ASSERT_TRUE(result.ok()) << result.status().ToString();
-  EXPECT_EQ(RowsAsText(*result),
-            (Rows{
-                "5|sun|root|/bin/ok   now|/etc/crontab|5",
-                "0|*|root|/bin/yearly|/etc/cron.d/linked|1",
-                "0|*|root|/bin/yearly|/etc/cron.d/linked-target|1",
-                "0|1-5|alice|/home/alice/run|/var/spool/cron/crontabs/alice|2",
-                "1|5|bob|/home/bob/rhel-style|/var/spool/cron/bob|1",
-            }));
+  EXPECT_EQ(RowsAsText(*result), (Rows{
+                                     "5|sun|root|/bin/ok   now|/etc/crontab|5",
+                                     "0|*|root|/bin/yearly|/etc/cron.d/linked|1",
+                                     "0|*|root|/bin/yearly|/etc/cron.d/linked-target|1",
+                                     "0|1-5|alice|/home/alice/run|/var/spool/cron/crontabs/alice|2",
+                                     "1|5|bob|/home/bob/rhel-style|/var/spool/cron/bob|1",
+                                 }));
   EXPECT_EQ(result->warnings,
             (Rows{
                 "crontab: /etc/crontab:2: malformed line: expected five schedule fields",

@@ -56,7 +56,8 @@ TEST(LogrotateRulesTable, BlockOfSeveralPatternsWithScriptAndInheritedDefaults) 
   for (const char* path : {"/var/log/syslog", "/var/log/auth.log"}) {
     EXPECT_EQ(Query(FixtureRoot("debian12"),
                     "SELECT directive, value, file, line, inherited FROM logrotate_rules "
-                    "WHERE path = '" + std::string(path) + "'"),
+                    "WHERE path = '" +
+                        std::string(path) + "'"),
               syslog)
         << path;
   }
@@ -117,8 +118,9 @@ TEST(LogrotateRulesTable, MalformedInputIsWarnedAndSkipped) {
   root.WriteFile("etc/logrotate.d/app.bak", "/var/log/bak.log {\n}\n");
   root.WriteFile("etc/logrotate.d/.hidden", "/var/log/hidden.log {\n}\n");
   root.WriteFile("etc/logrotate.d/unclosed", "/var/log/u.log {\n  daily\n  postrotate\n  x\n");
-  auto result = RunSql(root.path(), "SELECT path, directive, value, file, line, inherited "
-                                    "FROM logrotate_rules WHERE path != ''");
+  auto result = RunSql(root.path(),
+                       "SELECT path, directive, value, file, line, inherited "
+                       "FROM logrotate_rules WHERE path != ''");
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_EQ(RowsAsText(*result),
             (Rows{
@@ -175,7 +177,8 @@ TEST(LogrotateRulesTable, MachineMatchesLogrotateDebug) {
     if (want.find("bytes") != std::string::npos) continue;  // a size criterion
     Rows got = Query("/",
                      "SELECT f.directive || '|' || r.value FROM logrotate_rules f JOIN "
-                     "logrotate_rules r ON f.path = r.path WHERE f.path = '" + path +
+                     "logrotate_rules r ON f.path = r.path WHERE f.path = '" +
+                         path +
                          "' AND f.directive IN ('hourly', 'daily', 'weekly', 'monthly', "
                          "'yearly') AND r.directive = 'rotate'");
     EXPECT_EQ(got, Rows{want}) << path;

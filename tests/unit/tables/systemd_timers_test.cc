@@ -29,23 +29,22 @@ Rows Query(std::string_view root, std::string_view sql) {
 }
 
 TEST(SystemdTimersTable, FixtureTimers) {
-  EXPECT_EQ(
-      Query(FixtureRoot("debian12"), "SELECT * FROM systemd_timers ORDER BY id"),
-      (Rows{
-          "apt-daily.timer|apt-daily.service|*-*-* 6,18:00|NULL|NULL|NULL|NULL|NULL|12h|1|"
-          "enabled|/usr/lib/systemd/system/apt-daily.timer|NULL|NULL",
-          // Unit= names the service; the drop-in empties OnCalendar= and sets two new ones.
-          "backup.timer|historian-backup.service|*-*-* 01:30; *-*-01 04:00|NULL|NULL|NULL|"
-          "NULL|NULL|NULL|1|disabled|/etc/systemd/system/backup.timer|NULL|NULL",
-          "dailyaidecheck.timer|dailyaidecheck.service|*-*-* 06:30:00|NULL|NULL|NULL|NULL|"
-          "NULL|1h|1|enabled|/usr/lib/systemd/system/dailyaidecheck.timer|NULL|NULL",
-          "fstrim.timer|fstrim.service|weekly|NULL|NULL|NULL|NULL|NULL|100min|1|enabled|"
-          "/usr/lib/systemd/system/fstrim.timer|NULL|NULL",
-          "man-db.timer|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|masked||NULL|NULL",
-          "systemd-tmpfiles-clean.timer|systemd-tmpfiles-clean.service|NULL|NULL|15min|NULL|"
-          "1d|NULL|NULL|0|static|/usr/lib/systemd/system/systemd-tmpfiles-clean.timer|NULL|"
-          "NULL",
-      }));
+  EXPECT_EQ(Query(FixtureRoot("debian12"), "SELECT * FROM systemd_timers ORDER BY id"),
+            (Rows{
+                "apt-daily.timer|apt-daily.service|*-*-* 6,18:00|NULL|NULL|NULL|NULL|NULL|12h|1|"
+                "enabled|/usr/lib/systemd/system/apt-daily.timer|NULL|NULL",
+                // Unit= names the service; the drop-in empties OnCalendar= and sets two new ones.
+                "backup.timer|historian-backup.service|*-*-* 01:30; *-*-01 04:00|NULL|NULL|NULL|"
+                "NULL|NULL|NULL|1|disabled|/etc/systemd/system/backup.timer|NULL|NULL",
+                "dailyaidecheck.timer|dailyaidecheck.service|*-*-* 06:30:00|NULL|NULL|NULL|NULL|"
+                "NULL|1h|1|enabled|/usr/lib/systemd/system/dailyaidecheck.timer|NULL|NULL",
+                "fstrim.timer|fstrim.service|weekly|NULL|NULL|NULL|NULL|NULL|100min|1|enabled|"
+                "/usr/lib/systemd/system/fstrim.timer|NULL|NULL",
+                "man-db.timer|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|masked||NULL|NULL",
+                "systemd-tmpfiles-clean.timer|systemd-tmpfiles-clean.service|NULL|NULL|15min|NULL|"
+                "1d|NULL|NULL|0|static|/usr/lib/systemd/system/systemd-tmpfiles-clean.timer|NULL|"
+                "NULL",
+            }));
 }
 
 TEST(SystemdTimersTable, AideCheckScheduledAndBackupTimerExists) {
@@ -53,9 +52,9 @@ TEST(SystemdTimersTable, AideCheckScheduledAndBackupTimerExists) {
                   "SELECT unit, unit_file_state FROM systemd_timers "
                   "WHERE id = 'dailyaidecheck.timer'"),
             Rows{"dailyaidecheck.service|enabled"});
-  EXPECT_EQ(Query(FixtureRoot("debian12"),
-                  "SELECT id FROM systemd_timers WHERE unit LIKE '%backup%'"),
-            Rows{"backup.timer"});
+  EXPECT_EQ(
+      Query(FixtureRoot("debian12"), "SELECT id FROM systemd_timers WHERE unit LIKE '%backup%'"),
+      Rows{"backup.timer"});
   EXPECT_EQ(Query(FixtureRoot("debian12"),
                   "SELECT id FROM systemd_timers WHERE id IN ('ssh.service', 'nosuch.timer')"),
             Rows{});
@@ -117,16 +116,15 @@ TEST(SystemdTimersTable, CannedLiveElapseAndTrigger) {
                                        "Id=old.timer\n",
                                        "",
                                        {}};
-  auto result = QueryHost(host,
-                          "SELECT id, next_elapse, last_trigger FROM systemd_timers ORDER BY id");
+  auto result =
+      QueryHost(host, "SELECT id, next_elapse, last_trigger FROM systemd_timers ORDER BY id");
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_EQ(RowsAsText(*result), (Rows{"apt-daily.timer|1714780800|1714694400",
                                        "boot.timer|NULL|NULL", "old.timer|1717200000|NULL"}));
   ASSERT_EQ(host.calls.size(), 1u);
-  EXPECT_EQ(host.calls[0],
-            (Rows{"systemctl", "show", "--timestamp=unix", "--no-pager",
-                  "--property=Id,NextElapseUSecRealtime,LastTriggerUSec", "--",
-                  "apt-daily.timer", "boot.timer", "old.timer"}));
+  EXPECT_EQ(host.calls[0], (Rows{"systemctl", "show", "--timestamp=unix", "--no-pager",
+                                 "--property=Id,NextElapseUSecRealtime,LastTriggerUSec", "--",
+                                 "apt-daily.timer", "boot.timer", "old.timer"}));
 
   // Without the live columns, systemctl is not asked.
   host.calls.clear();

@@ -48,17 +48,17 @@ Rows SystemctlUnitFiles(const std::string& root, const std::string& suffix = "")
 const Rows kFixtureStates = {
     "apt-daily.service|static",
     "apt-daily.timer|enabled",
-    "autovt@.service|alias",            // a relative link to getty@.service
-    "backup.timer|disabled",            // a local unit with WantedBy=, not linked
-    "bluetooth.service|masked",         // /etc link to /dev/null hides the vendor file
+    "autovt@.service|alias",     // a relative link to getty@.service
+    "backup.timer|disabled",     // a local unit with WantedBy=, not linked
+    "bluetooth.service|masked",  // /etc link to /dev/null hides the vendor file
     "chrony.service|enabled",
-    "chronyd.service|alias",            // Alias= link made by enable
+    "chronyd.service|alias",  // Alias= link made by enable
     "clamav-daemon.service|disabled",
     "clamav-freshclam.service|enabled",
     "dailyaidecheck.service|static",
     "dailyaidecheck.timer|enabled",
     "fstrim.timer|enabled",
-    "getty@.service|enabled",           // through its instance getty@tty1.service
+    "getty@.service|enabled",  // through its instance getty@tty1.service
     "historian-backup.service|static",
     "man-db.timer|masked",
     "nftables.service|enabled",
@@ -66,16 +66,16 @@ const Rows kFixtureStates = {
     "sshd.service|alias",
     "systemd-journald.service|static",
     "systemd-tmpfiles-clean.timer|static",
-    "uuidd.service|indirect",           // only Also=
+    "uuidd.service|indirect",  // only Also=
     "uuidd.socket|disabled",
-    "vendor-agent.service|linked",      // /etc link to a file outside the search path
-    "x11-common.service|masked",        // vendor link to /dev/null
+    "vendor-agent.service|linked",  // /etc link to a file outside the search path
+    "x11-common.service|masked",    // vendor link to /dev/null
 };
 
 TEST(SystemdUnitsTable, FixtureUnitFileStates) {
-  EXPECT_EQ(Query(FixtureRoot("debian12"),
-                  "SELECT id, unit_file_state FROM systemd_units ORDER BY id"),
-            kFixtureStates);
+  EXPECT_EQ(
+      Query(FixtureRoot("debian12"), "SELECT id, unit_file_state FROM systemd_units ORDER BY id"),
+      kFixtureStates);
 }
 
 TEST(SystemdUnitsTable, FixtureStatesMatchSystemctl) {
@@ -163,7 +163,8 @@ class SystemdUnitsTree : public ::testing::Test {
     // A wants link under another name does not enable; an alias link not named in Alias=
     // makes its target indirect.
     root_.WriteFile(lib + "y.service", "[Install]\nWantedBy=multi-user.target\n");
-    root_.Symlink("/usr/lib/systemd/system/y.service", etc + "multi-user.target.wants/y-other.service");
+    root_.Symlink("/usr/lib/systemd/system/y.service",
+                  etc + "multi-user.target.wants/y-other.service");
     root_.WriteFile(lib + "q.service", "[Install]\nWantedBy=multi-user.target\n");
     root_.Symlink("/usr/lib/systemd/system/q.service", etc + "q-alias.service");
     // [Install] may come from a drop-in.
@@ -243,8 +244,9 @@ TEST(SystemdUnitsTable, MachineStatesMatchSystemctl) {
   if (!HaveCommand("systemctl")) GTEST_SKIP() << "systemctl is not installed";
   Rows expected = SystemctlUnitFiles("");
   ASSERT_FALSE(expected.empty());
-  EXPECT_EQ(Query("/", "SELECT id, unit_file_state FROM systemd_units WHERE unit_file_state "
-                       "IS NOT NULL ORDER BY id"),
+  EXPECT_EQ(Query("/",
+                  "SELECT id, unit_file_state FROM systemd_units WHERE unit_file_state "
+                  "IS NOT NULL ORDER BY id"),
             expected);
 }
 
@@ -265,8 +267,9 @@ TEST(SystemdUnitsTable, MachineLiveStateMatchesSystemctl) {
   }
   std::sort(expected.begin(), expected.end());
   ASSERT_FALSE(expected.empty());
-  EXPECT_EQ(Query("/", "SELECT id, load_state, active_state, sub_state FROM systemd_units "
-                       "WHERE load_state IS NOT NULL ORDER BY id"),
+  EXPECT_EQ(Query("/",
+                  "SELECT id, load_state, active_state, sub_state FROM systemd_units "
+                  "WHERE load_state IS NOT NULL ORDER BY id"),
             expected);
 }
 
@@ -286,7 +289,8 @@ TEST(SystemdUnitsTable, CannedLiveState) {
   tree.Symlink("/dev/null", etc + "bluetooth.service");
   tree.WriteFile(lib + "getty@.service",
                  "[Unit]\nDescription=Getty on %I\n[Install]\nWantedBy=getty.target\n");
-  tree.Symlink("/usr/lib/systemd/system/getty@.service", etc + "getty.target.wants/getty@tty1.service");
+  tree.Symlink("/usr/lib/systemd/system/getty@.service",
+               etc + "getty.target.wants/getty@tty1.service");
   tree.WriteFile(lib + "idle.service", "[Unit]\nDescription=Not loaded\n");
   auto files = Host::Open(tree.path());
   ASSERT_TRUE(files.ok()) << files.status().ToString();
@@ -339,9 +343,8 @@ TEST(SystemdUnitsTable, CannedLiveState) {
                 "/org/freedesktop/systemd1/job/12|/usr/lib/systemd/system/ssh.service|alias",
             }));
   ASSERT_EQ(host.calls.size(), 2u);
-  EXPECT_EQ(host.calls[0],
-            (Rows{"systemctl", "list-units", "--all", "--plain", "--full", "--no-pager",
-                  "--no-ask-password"}));
+  EXPECT_EQ(host.calls[0], (Rows{"systemctl", "list-units", "--all", "--plain", "--full",
+                                 "--no-pager", "--no-ask-password"}));
 }
 
 TEST(SystemdUnitsTable, CannedLiveStateOnlyWhenUsedAndSystemctlFailureIsAWarning) {
@@ -357,7 +360,8 @@ TEST(SystemdUnitsTable, CannedLiveStateOnlyWhenUsedAndSystemctlFailureIsAWarning
   EXPECT_TRUE(host.calls.empty());
 
   host.outputs["list-units"] = CommandResult{1, "", "Failed to connect to bus\n", {}};
-  auto failed = QueryHost(host, "SELECT id, active_state FROM systemd_units WHERE id = 'x.service'");
+  auto failed =
+      QueryHost(host, "SELECT id, active_state FROM systemd_units WHERE id = 'x.service'");
   ASSERT_TRUE(failed.ok()) << failed.status().ToString();
   EXPECT_EQ(RowsAsText(*failed), Rows{"x.service|NULL"});
   EXPECT_EQ(failed->warnings,

@@ -112,7 +112,8 @@ TEST_F(TimesyncdTree, DropinsResetAndExtendNtp) {
 }
 
 TEST_F(TimesyncdTree, FallbackWhenNtpIsEmptyAndNothingWhenNeither) {
-  root_.WriteFile("etc/systemd/timesyncd.conf", "[Time]\n#NTP=\nFallbackNTP=fb1.example fb2.example\n");
+  root_.WriteFile("etc/systemd/timesyncd.conf",
+                  "[Time]\n#NTP=\nFallbackNTP=fb1.example fb2.example\n");
   EXPECT_EQ(Query(root_.path(), "SELECT sources, source_count FROM time_sync"),
             Rows{"fb1.example,fb2.example|2"});
   root_.WriteFile("etc/systemd/timesyncd.conf", "[Time]\n#NTP=\n#FallbackNTP=\n");
@@ -143,8 +144,7 @@ TEST(TimeSyncTable, Openntpd) {
 
 TEST(TimeSyncTable, NoClient) {
   TempDir root;
-  EXPECT_EQ(Query(root.path(), kColumns),
-            Rows{"none|NULL|NULL|NULL|NULL|0|NULL||NULL|NULL|NULL"});
+  EXPECT_EQ(Query(root.path(), kColumns), Rows{"none|NULL|NULL|NULL|NULL|0|NULL||NULL|NULL|NULL"});
 }
 
 TEST(TimeSyncTable, RunningThenEnabledClientWins) {
@@ -155,8 +155,9 @@ TEST(TimeSyncTable, RunningThenEnabledClientWins) {
   root.Symlink("/usr/lib/systemd/system/systemd-timesyncd.service",
                "etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service");
   root.WriteFile("proc/1/comm", "systemd\n");
-  EXPECT_EQ(Query(root.path(), "SELECT service, service_running, installed_services FROM "
-                               "time_sync"),
+  EXPECT_EQ(Query(root.path(),
+                  "SELECT service, service_running, installed_services FROM "
+                  "time_sync"),
             Rows{"systemd-timesyncd|0|chrony,systemd-timesyncd"});
   root.WriteFile("proc/77/comm", "chronyd\n");
   EXPECT_EQ(Query(root.path(), "SELECT service, service_enabled, service_running FROM time_sync"),
