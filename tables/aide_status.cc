@@ -196,7 +196,7 @@ class AideStatusTable final : public Table {
     for (const internal::CronJob& job :
          internal::ReadCronJobs(ctx, [](std::string_view) { return true; })) {
       if (job.line == 0) {
-        std::string_view name = BaseName(job.path);
+        const std::string name = BaseName(job.path);
         if (job.event == "@daily" && (name == "aide" || name == "dailyaidecheck")) {
           found.push_back(job.path);
         }

@@ -63,12 +63,22 @@ struct OptionBit {
 };
 // Options that take no value; the bit is 0 for those the library accepts without effect.
 constexpr OptionBit kOptionBits[] = {
-    {"debug", 0x2},          {"rotate", 0x4000},           {"edns0", 0x100000},
-    {"single-request", 0x200000}, {"single-request-reopen", 0x400000},
-    {"no-tld-query", 0x1000000},  {"no_tld_query", 0x1000000}, {"use-vc", 0x8},
-    {"no-reload", 0x2000000},     {"trust-ad", 0x4000000},     {"no-aaaa", 0x8000000},
-    {"inet6", 0},            {"ip6-bytestring", 0},       {"ip6-dotint", 0},
-    {"no-ip6-dotint", 0},    {"no-check-names", 0},
+    {"debug", 0x2},
+    {"rotate", 0x4000},
+    {"edns0", 0x100000},
+    {"single-request", 0x200000},
+    {"single-request-reopen", 0x400000},
+    {"no-tld-query", 0x1000000},
+    {"no_tld_query", 0x1000000},
+    {"use-vc", 0x8},
+    {"no-reload", 0x2000000},
+    {"trust-ad", 0x4000000},
+    {"no-aaaa", 0x8000000},
+    {"inet6", 0},
+    {"ip6-bytestring", 0},
+    {"ip6-dotint", 0},
+    {"no-ip6-dotint", 0},
+    {"no-check-names", 0},
 };
 
 struct Entry {
@@ -187,7 +197,8 @@ class DnsResolversTable final : public Table {
   // False for an option the library does not know.
   static bool ApplyOption(std::string_view word, int64_t& bits) {
     for (std::string_view valued : {"ndots:", "timeout:", "attempts:"}) {
-      if (word.starts_with(valued)) return internal::ParseInt(word.substr(valued.size())).has_value();
+      if (word.starts_with(valued))
+        return internal::ParseInt(word.substr(valued.size())).has_value();
     }
     for (const OptionBit& option : kOptionBits) {
       if (word == option.name) {

@@ -55,8 +55,7 @@ class EtcHostsTable final : public Table {
       std::vector<std::string_view> words = internal::SplitWhitespace(internal::Trim(content));
       if (words.empty()) continue;
       auto warn = [&](std::string_view what) {
-        ctx.Warn(std::string(kPath) + ":" + std::to_string(line.number) + ": " +
-                 std::string(what));
+        ctx.Warn(std::string(kPath) + ":" + std::to_string(line.number) + ": " + std::string(what));
       };
       if (!IsAddress(words[0])) {
         warn("not an IP address: " + std::string(words[0]));

@@ -31,7 +31,13 @@ using internal::ParseUint;
 
 // Column positions, in the order of the column list below.
 enum InterfaceAddressesColumn : int {
-  kInterface, kAddress, kMask, kBroadcast, kPointToPoint, kType, kColumnCount
+  kInterface,
+  kAddress,
+  kMask,
+  kBroadcast,
+  kPointToPoint,
+  kType,
+  kColumnCount
 };
 
 Schema InterfaceAddressesSchema() {
@@ -87,8 +93,8 @@ std::vector<Ipv6Info> ReadIfInet6(const QueryContext& ctx) {
     if (internal::Trim(line.text).empty()) continue;
     std::array<std::string_view, 6> f;
     Ipv6Info info;
-    auto address = internal::SplitInto(line.text, f) == f.size()
-                       ? internal::ParseHexIpv6(f[0]) : std::nullopt;
+    auto address =
+        internal::SplitInto(line.text, f) == f.size() ? internal::ParseHexIpv6(f[0]) : std::nullopt;
     auto prefix = address ? ParseUint(f[2], 16) : std::nullopt;
     auto scope = prefix ? ParseUint(f[3], 16) : std::nullopt;
     auto flags = scope ? ParseUint(f[4], 16) : std::nullopt;
@@ -150,8 +156,8 @@ class FibTrieAddresses {
       locals_.push_back(address);
     } else if (length == 32 && type == "BROADCAST") {
       broadcasts_.push_back(address);
-    } else if (length < 32 && ((scope == "link" && type == "UNICAST") ||
-                               (scope == "host" && type == "LOCAL"))) {
+    } else if (length < 32 &&
+               ((scope == "link" && type == "UNICAST") || (scope == "host" && type == "LOCAL"))) {
       prefixes_.push_back({address, length, scope == "host"});
     }
   }

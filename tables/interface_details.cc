@@ -20,8 +20,24 @@ using internal::Trim;
 
 // Column positions, in the order of the column list below.
 enum InterfaceDetailsColumn : int {
-  kInterface, kMac, kType, kMtu, kMetric, kFlags, kIpackets, kOpackets, kIbytes, kObytes,
-  kIerrors, kOerrors, kIdrops, kOdrops, kCollisions, kLastChange, kLinkSpeed, kPciSlot,
+  kInterface,
+  kMac,
+  kType,
+  kMtu,
+  kMetric,
+  kFlags,
+  kIpackets,
+  kOpackets,
+  kIbytes,
+  kObytes,
+  kIerrors,
+  kOerrors,
+  kIdrops,
+  kOdrops,
+  kCollisions,
+  kLastChange,
+  kLinkSpeed,
+  kPciSlot,
   kColumnCount
 };
 
@@ -73,10 +89,10 @@ struct Counter {
   std::string_view file;
 };
 constexpr Counter kCounters[] = {
-    {kIpackets, "statistics/rx_packets"}, {kOpackets, "statistics/tx_packets"},
-    {kIbytes, "statistics/rx_bytes"},     {kObytes, "statistics/tx_bytes"},
-    {kIerrors, "statistics/rx_errors"},   {kOerrors, "statistics/tx_errors"},
-    {kIdrops, "statistics/rx_dropped"},   {kOdrops, "statistics/tx_dropped"},
+    {kIpackets, "statistics/rx_packets"},   {kOpackets, "statistics/tx_packets"},
+    {kIbytes, "statistics/rx_bytes"},       {kObytes, "statistics/tx_bytes"},
+    {kIerrors, "statistics/rx_errors"},     {kOerrors, "statistics/tx_errors"},
+    {kIdrops, "statistics/rx_dropped"},     {kOdrops, "statistics/tx_dropped"},
     {kCollisions, "statistics/collisions"},
 };
 

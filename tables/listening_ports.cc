@@ -18,7 +18,16 @@ using internal::SocketEntry;
 
 // Column positions, in the order of the column list below.
 enum ListeningPortsColumn : int {
-  kPid, kPort, kProtocol, kFamily, kAddress, kFd, kSocket, kPath, kNetNamespace, kColumnCount
+  kPid,
+  kPort,
+  kProtocol,
+  kFamily,
+  kAddress,
+  kFd,
+  kSocket,
+  kPath,
+  kNetNamespace,
+  kColumnCount
 };
 
 Schema ListeningPortsSchema() {
@@ -98,8 +107,6 @@ class ListeningPortsTable final : public Table {
 
 }  // namespace
 
-std::unique_ptr<Table> MakeListeningPortsTable() {
-  return std::make_unique<ListeningPortsTable>();
-}
+std::unique_ptr<Table> MakeListeningPortsTable() { return std::make_unique<ListeningPortsTable>(); }
 
 }  // namespace vigil::tables

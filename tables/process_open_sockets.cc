@@ -19,8 +19,19 @@ using internal::SocketEntry;
 
 // Column positions, in the order of the column list below.
 enum ProcessOpenSocketsColumn : int {
-  kPid, kFd, kSocket, kFamily, kProtocol, kLocalAddress, kRemoteAddress, kLocalPort,
-  kRemotePort, kPath, kState, kNetNamespace, kColumnCount
+  kPid,
+  kFd,
+  kSocket,
+  kFamily,
+  kProtocol,
+  kLocalAddress,
+  kRemoteAddress,
+  kLocalPort,
+  kRemotePort,
+  kPath,
+  kState,
+  kNetNamespace,
+  kColumnCount
 };
 
 Schema ProcessOpenSocketsSchema() {

@@ -26,9 +26,34 @@ using internal::ProcPath;
 
 // Column positions, in the order of the column list below.
 enum ProcessesColumn : int {
-  kPid, kName, kPath, kCmdline, kState, kCwd, kRoot, kUid, kGid, kEuid, kEgid, kSuid, kSgid,
-  kOnDisk, kWiredSize, kResidentSize, kTotalSize, kUserTime, kSystemTime, kDiskBytesRead,
-  kDiskBytesWritten, kStartTime, kParent, kPgroup, kThreads, kNice, kCgroupPath, kColumnCount
+  kPid,
+  kName,
+  kPath,
+  kCmdline,
+  kState,
+  kCwd,
+  kRoot,
+  kUid,
+  kGid,
+  kEuid,
+  kEgid,
+  kSuid,
+  kSgid,
+  kOnDisk,
+  kWiredSize,
+  kResidentSize,
+  kTotalSize,
+  kUserTime,
+  kSystemTime,
+  kDiskBytesRead,
+  kDiskBytesWritten,
+  kStartTime,
+  kParent,
+  kPgroup,
+  kThreads,
+  kNice,
+  kCgroupPath,
+  kColumnCount
 };
 
 Schema ProcessesSchema() {
@@ -39,8 +64,7 @@ Schema ProcessesSchema() {
       "a column the statement uses comes from it, and processes that exit during the scan are "
       "left out. Values another user's process hides from an unprivileged reader are NULL.",
       {
-          {"pid", ColumnType::kInteger, "Process id (a thread id in `pid = N` also works)",
-           kIndex},
+          {"pid", ColumnType::kInteger, "Process id (a thread id in `pid = N` also works)", kIndex},
           {"name", ColumnType::kText, "Command name, at most 15 characters (stat's comm field)"},
           {"path", ColumnType::kText,
            "Executable (/proc/PID/exe) without the kernel's \" (deleted)\" suffix; empty for "
@@ -60,7 +84,8 @@ Schema ProcessesSchema() {
            "1 when the executable exists at path, 0 when it was deleted or replaced, -1 when "
            "unknown (kernel threads, exe unreadable)"},
           {"wired_size", ColumnType::kInteger, "Locked (unpageable) memory in bytes (VmLck)"},
-          {"resident_size", ColumnType::kInteger, "Resident memory in bytes (VmRSS); 0 for "
+          {"resident_size", ColumnType::kInteger,
+           "Resident memory in bytes (VmRSS); 0 for "
            "processes without an address space"},
           {"total_size", ColumnType::kInteger, "Virtual memory size in bytes (VmSize)"},
           {"user_time", ColumnType::kInteger, "CPU time in user mode, milliseconds"},
@@ -88,8 +113,15 @@ constexpr size_t kMaxSmallFileBytes = 1u << 20;
 
 // Fields of /proc/PID/stat after "pid (comm) ", counted from 0 (field 3 of proc(5) is 0).
 enum StatField : int {
-  kStatState = 0, kStatPpid = 1, kStatPgrp = 2, kStatUtime = 11, kStatStime = 12,
-  kStatNice = 16, kStatThreads = 17, kStatStartTime = 19, kStatFieldCount = 20
+  kStatState = 0,
+  kStatPpid = 1,
+  kStatPgrp = 2,
+  kStatUtime = 11,
+  kStatStime = 12,
+  kStatNice = 16,
+  kStatThreads = 17,
+  kStatStartTime = 19,
+  kStatFieldCount = 20
 };
 
 std::optional<int64_t> Number(std::string_view text) { return ParseInt(text); }
@@ -221,7 +253,8 @@ class ProcessesTable final : public Table {
           if (key == "cancelled_write_bytes") cancelled = Number(internal::Trim(value));
         });
         if (read) row[kDiskBytesRead] = *read;
-        if (written) row[kDiskBytesWritten] = std::max<int64_t>(0, *written - cancelled.value_or(0));
+        if (written)
+          row[kDiskBytesWritten] = std::max<int64_t>(0, *written - cancelled.value_or(0));
       } else if (io.status().code() == StatusCode::kNotFound) {
         return false;
       }
@@ -277,7 +310,8 @@ class ProcessesTable final : public Table {
     set(kPgroup, f[kStatPgrp]);
     set(kNice, f[kStatNice]);
     set(kThreads, f[kStatThreads]);
-    if (std::optional<int64_t> utime = Number(f[kStatUtime])) row[kUserTime] = *utime * 1000 / ticks;
+    if (std::optional<int64_t> utime = Number(f[kStatUtime]))
+      row[kUserTime] = *utime * 1000 / ticks;
     if (std::optional<int64_t> stime = Number(f[kStatStime])) {
       row[kSystemTime] = *stime * 1000 / ticks;
     }

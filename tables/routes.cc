@@ -21,8 +21,17 @@ using internal::ParseUint;
 
 // Column positions, in the order of the column list below.
 enum RoutesColumn : int {
-  kDestination, kNetmask, kGateway, kSource, kFlags, kInterface, kMtu, kMetric, kType,
-  kHopcount, kColumnCount
+  kDestination,
+  kNetmask,
+  kGateway,
+  kSource,
+  kFlags,
+  kInterface,
+  kMtu,
+  kMetric,
+  kType,
+  kHopcount,
+  kColumnCount
 };
 
 Schema RoutesSchema() {

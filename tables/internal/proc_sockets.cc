@@ -21,7 +21,7 @@ namespace {
 // Socket tables grow with the connection count; they are streamed, never held whole.
 constexpr size_t kMaxSocketTableBytes = size_t{1} << 30;
 constexpr int kTcpListen = 10;
-constexpr int kTcpClose = 7;         // also an unconnected UDP socket
+constexpr int kTcpClose = 7;                          // also an unconnected UDP socket
 constexpr unsigned kUnixAcceptConnections = 0x10000;  // __SO_ACCEPTCON in the Flags column
 
 struct TableFile {
@@ -201,8 +201,8 @@ class Scanner {
       if (number % 4096 == 0) VIGIL_RETURN_IF_ERROR(ctx_.CheckDeadline());
       if (Trim(line).empty()) return Status::Ok();
       SocketEntry entry;
-      bool ok = file.family == AF_UNIX ? ParseUnixLine(line, entry)
-                                       : ParseInetLine(line, file, entry);
+      bool ok =
+          file.family == AF_UNIX ? ParseUnixLine(line, entry) : ParseInetLine(line, file, entry);
       if (!ok) {
         ctx_.Warn(path + ":" + std::to_string(number) + ": malformed socket entry");
         return Status::Ok();
@@ -259,8 +259,7 @@ Result<SocketScan> ScanSockets(const QueryContext& ctx, const std::vector<int64_
   return std::move(scanner.scan());
 }
 
-std::pair<const SocketOwner*, const SocketOwner*> OwnersOf(const SocketScan& scan,
-                                                           uint64_t inode) {
+std::pair<const SocketOwner*, const SocketOwner*> OwnersOf(const SocketScan& scan, uint64_t inode) {
   auto range = std::equal_range(
       scan.owners.begin(), scan.owners.end(), SocketOwner{inode, 0, 0},
       [](const SocketOwner& a, const SocketOwner& b) { return a.inode < b.inode; });
@@ -270,8 +269,8 @@ std::pair<const SocketOwner*, const SocketOwner*> OwnersOf(const SocketScan& sca
 
 std::string_view TcpStateName(int state) {
   static constexpr std::string_view kNames[] = {
-      "UNKNOWN",   "ESTABLISHED", "SYN_SENT",   "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
-      "CLOSE",     "CLOSE_WAIT",  "LAST_ACK",   "LISTEN",   "CLOSING",   "NEW_SYN_RECV"};
+      "UNKNOWN", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",   "TIME_WAIT",
+      "CLOSE",   "CLOSE_WAIT",  "LAST_ACK", "LISTEN",   "CLOSING",   "NEW_SYN_RECV"};
   if (state <= 0 || state >= static_cast<int>(std::size(kNames))) return kNames[0];
   return kNames[state];
 }

@@ -35,7 +35,7 @@ struct SocketEntry {
   std::string remote_address;
   int local_port = 0;
   int remote_port = 0;
-  std::string path;            // AF_UNIX: bound path ("@name" for abstract); else empty
+  std::string path;  // AF_UNIX: bound path ("@name" for abstract); else empty
 };
 
 // One open descriptor that refers to a socket.
@@ -61,8 +61,7 @@ Result<SocketScan> ScanSockets(const QueryContext& ctx, const std::vector<int64_
                                bool every_process, unsigned tables, bool listening_only);
 
 // The owners of a socket: a range of `owners`.
-std::pair<const SocketOwner*, const SocketOwner*> OwnersOf(const SocketScan& scan,
-                                                           uint64_t inode);
+std::pair<const SocketOwner*, const SocketOwner*> OwnersOf(const SocketScan& scan, uint64_t inode);
 
 // "LISTEN", "ESTABLISHED", ... for a TCP state number; "UNKNOWN" for others.
 std::string_view TcpStateName(int state);

@@ -1,9 +1,8 @@
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <resolv.h>
-
-#include <gtest/gtest.h>
 
 #include <string>
 #include <string_view>
@@ -30,23 +29,22 @@ TEST(DnsResolversTable, AppliesResolvConfAsTheCLibraryDoes) {
                        "SELECT id, type, address, netmask, options, line FROM dns_resolvers");
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   // 705 (the defaults) + rotate 0x4000 + edns0 0x100000
-  EXPECT_EQ(RowsAsText(*result),
-            (std::vector<std::string>{
-                "0|nameserver|192.0.2.53|32|1065665|5",
-                "1|nameserver|fd00::53|128|1065665|6",
-                // an indented keyword is no keyword; 300.1.1.1 is no address
-                "2|nameserver|192.0.2.54|32|1065665|9",
-                // the search line replaces the domain line before it
-                "0|search|plant.example|NULL|1065665|4",
-                "1|search|corp.example|NULL|1065665|4",
-                "0|sortlist|192.0.2.0|24|1065665|11",
-                "1|sortlist|10.10.0.0|8|1065665|11",  // class A without a mask
-                "0|options|ndots:2|NULL|1065665|12",
-                "1|options|timeout:3|NULL|1065665|12",
-                "2|options|rotate|NULL|1065665|12",
-                "3|options|edns0|NULL|1065665|12",
-                "4|options|rotte|NULL|1065665|12",
-            }));
+  EXPECT_EQ(RowsAsText(*result), (std::vector<std::string>{
+                                     "0|nameserver|192.0.2.53|32|1065665|5",
+                                     "1|nameserver|fd00::53|128|1065665|6",
+                                     // an indented keyword is no keyword; 300.1.1.1 is no address
+                                     "2|nameserver|192.0.2.54|32|1065665|9",
+                                     // the search line replaces the domain line before it
+                                     "0|search|plant.example|NULL|1065665|4",
+                                     "1|search|corp.example|NULL|1065665|4",
+                                     "0|sortlist|192.0.2.0|24|1065665|11",
+                                     "1|sortlist|10.10.0.0|8|1065665|11",  // class A without a mask
+                                     "0|options|ndots:2|NULL|1065665|12",
+                                     "1|options|timeout:3|NULL|1065665|12",
+                                     "2|options|rotate|NULL|1065665|12",
+                                     "3|options|edns0|NULL|1065665|12",
+                                     "4|options|rotte|NULL|1065665|12",
+                                 }));
   EXPECT_EQ(result->warnings,
             (std::vector<std::string>{
                 "dns_resolvers: /etc/resolv.conf:8: not a name server address",
@@ -67,8 +65,9 @@ TEST(DnsResolversTable, DefaultsWithoutNameserversOrSearch) {
   TempDir root;
   root.WriteFile("/etc/resolv.conf", "# nothing configured\noptions no-aaaa\n");
   root.WriteFile("/proc/sys/kernel/hostname", "hmi-04.cell3.plant.example\n");
-  EXPECT_EQ(Rows(root.path(), "SELECT id, type, address, netmask, options, line "
-                              "FROM dns_resolvers"),
+  EXPECT_EQ(Rows(root.path(),
+                 "SELECT id, type, address, netmask, options, line "
+                 "FROM dns_resolvers"),
             (std::vector<std::string>{
                 "0|nameserver|127.0.0.1|32|134218433|NULL",
                 "0|search|cell3.plant.example|NULL|134218433|NULL",
@@ -87,15 +86,13 @@ TEST(DnsResolversTable, DomainLineAfterSearchWins) {
 TEST(DnsResolversTable, MissingFileHasNoRows) {
   TempDir root;
   root.MakeDir("/etc");
-  EXPECT_EQ(Rows(root.path(), "SELECT count(*) FROM dns_resolvers"),
-            std::vector<std::string>{"0"});
+  EXPECT_EQ(Rows(root.path(), "SELECT count(*) FROM dns_resolvers"), std::vector<std::string>{"0"});
 }
 
 std::string NumericHost(const sockaddr* address, socklen_t length) {
   char text[NI_MAXHOST];
-  return getnameinfo(address, length, text, sizeof(text), nullptr, 0, NI_NUMERICHOST) == 0
-             ? text
-             : "?";
+  return getnameinfo(address, length, text, sizeof(text), nullptr, 0, NI_NUMERICHOST) == 0 ? text
+                                                                                           : "?";
 }
 
 TEST(DnsResolversTable, MatchesTheCLibrarysResolverOnThisMachine) {
@@ -108,8 +105,7 @@ TEST(DnsResolversTable, MatchesTheCLibrarysResolverOnThisMachine) {
         state._u._ext.nsaddrs[i] != nullptr
             ? NumericHost(reinterpret_cast<sockaddr*>(state._u._ext.nsaddrs[i]),
                           sizeof(sockaddr_in6))
-            : NumericHost(reinterpret_cast<sockaddr*>(&state.nsaddr_list[i]),
-                          sizeof(sockaddr_in));
+            : NumericHost(reinterpret_cast<sockaddr*>(&state.nsaddr_list[i]), sizeof(sockaddr_in));
     expected.push_back("nameserver|" + address + "|" + options);
   }
   for (int i = 0; i < MAXDNSRCH && state.dnsrch[i] != nullptr; ++i) {
@@ -121,8 +117,9 @@ TEST(DnsResolversTable, MatchesTheCLibrarysResolverOnThisMachine) {
     expected.push_back(std::string("sortlist|") + text + "|" + options);
   }
   res_nclose(&state);
-  EXPECT_EQ(Rows("/", "SELECT type, address, options FROM dns_resolvers WHERE type != 'options' "
-                      "AND (type != 'search' OR id < 6)"),
+  EXPECT_EQ(Rows("/",
+                 "SELECT type, address, options FROM dns_resolvers WHERE type != 'options' "
+                 "AND (type != 'search' OR id < 6)"),
             expected);
 }
 

@@ -31,8 +31,7 @@ TEST(EtcHostsTable, ListsMappingsInFileOrder) {
             (std::vector<std::string>{
                 "127.0.0.1|localhost|1",
                 "127.0.1.1|historian01.plant.example historian01|2",  // tab separated
-                "::1|localhost ip6-localhost ip6-loopback|5",
-                "ff02::1|ip6-allnodes|6",
+                "::1|localhost ip6-localhost ip6-loopback|5", "ff02::1|ip6-allnodes|6",
                 "ff02::2|ip6-allrouters|7",
                 "192.0.2.20|opcua-gw.plant.example opcua-gw|9",  // without the comment
                 "fe80::1%eth0|router-ll|12",

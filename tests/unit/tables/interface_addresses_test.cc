@@ -1,5 +1,4 @@
 #include <arpa/inet.h>
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -59,11 +58,10 @@ TEST(InterfaceAddressesTable, AddressWithoutConnectedRouteAndMalformedLines) {
   auto result = RunSql(root.path(),
                        "SELECT interface, address, mask, broadcast, type FROM interface_addresses");
   ASSERT_TRUE(result.ok()) << result.status().ToString();
-  EXPECT_EQ(RowsAsText(*result),
-            (std::vector<std::string>{
-                "NULL|198.51.100.7|255.255.255.255|NULL|unknown",
-                "eth0|fd00::10|ffff:ffff:ffff:ffff::|NULL|manual",
-            }));
+  EXPECT_EQ(RowsAsText(*result), (std::vector<std::string>{
+                                     "NULL|198.51.100.7|255.255.255.255|NULL|unknown",
+                                     "eth0|fd00::10|ffff:ffff:ffff:ffff::|NULL|manual",
+                                 }));
   EXPECT_EQ(result->warnings, std::vector<std::string>{
                                   "interface_addresses: /proc/net/if_inet6:2: malformed address"});
 }
@@ -104,8 +102,9 @@ std::vector<std::string> OurAddresses(std::string_view root) {
     size_t second = row.find('|', first + 1);
     std::string key = row.substr(0, first);
     key = key.substr(0, key.find('%'));  // ip prints link-local addresses without the scope
-    out.push_back(key + "|" + std::to_string(PrefixLength(row.substr(first + 1, second - first - 1))) +
-                  "|" + row.substr(second + 1));
+    out.push_back(key + "|" +
+                  std::to_string(PrefixLength(row.substr(first + 1, second - first - 1))) + "|" +
+                  row.substr(second + 1));
   }
   std::sort(out.begin(), out.end());
   return out;

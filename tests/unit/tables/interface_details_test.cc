@@ -59,19 +59,20 @@ TEST(InterfaceDetailsTable, MissingAttributesAreNull) {
   root.WriteFile("/sys/class/net/wg0/flags", "0x91\n");  // UP POINTOPOINT NOARP
   root.WriteFile("/sys/class/net/wg0/operstate", "unknown\n");
   root.WriteFile("/sys/class/net/wg0/address", "\n");
-  EXPECT_EQ(Rows(root.path(), "SELECT interface, mac, type, mtu, flags, ipackets, link_speed "
-                              "FROM interface_details"),
+  EXPECT_EQ(Rows(root.path(),
+                 "SELECT interface, mac, type, mtu, flags, ipackets, link_speed "
+                 "FROM interface_details"),
             std::vector<std::string>{"wg0|NULL|65534|NULL|209|NULL|NULL"});
 }
 
 // The flag names `ip link` prints for the flags the table reports.
 std::set<std::string> IpFlagNames(long flags) {
   static const std::pair<long, const char*> kNames[] = {
-      {0x1, "UP"},          {0x2, "BROADCAST"}, {0x4, "DEBUG"},      {0x8, "LOOPBACK"},
-      {0x10, "POINTOPOINT"}, {0x20, "NOTRAILERS"}, {0x80, "NOARP"},  {0x100, "PROMISC"},
-      {0x200, "ALLMULTI"},  {0x400, "MASTER"},    {0x800, "SLAVE"},  {0x1000, "MULTICAST"},
-      {0x2000, "PORTSEL"},  {0x4000, "AUTOMEDIA"}, {0x8000, "DYNAMIC"}, {0x10000, "LOWER_UP"},
-      {0x20000, "DORMANT"}, {0x40000, "ECHO"}};
+      {0x1, "UP"},           {0x2, "BROADCAST"},    {0x4, "DEBUG"},      {0x8, "LOOPBACK"},
+      {0x10, "POINTOPOINT"}, {0x20, "NOTRAILERS"},  {0x80, "NOARP"},     {0x100, "PROMISC"},
+      {0x200, "ALLMULTI"},   {0x400, "MASTER"},     {0x800, "SLAVE"},    {0x1000, "MULTICAST"},
+      {0x2000, "PORTSEL"},   {0x4000, "AUTOMEDIA"}, {0x8000, "DYNAMIC"}, {0x10000, "LOWER_UP"},
+      {0x20000, "DORMANT"},  {0x40000, "ECHO"}};
   std::set<std::string> names;
   if ((flags & 0x1) && !(flags & 0x40)) names.insert("NO-CARRIER");
   for (const auto& [bit, name] : kNames) {

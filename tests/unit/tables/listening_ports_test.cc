@@ -1,9 +1,8 @@
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <regex>
 #include <set>
@@ -93,15 +92,16 @@ TEST(ListeningPortsTable, FindsThisProcessesListeners) {
   LoopbackSocket tcp(SOCK_STREAM), udp(SOCK_DGRAM);
   ASSERT_TRUE(tcp.bound() && udp.bound());
   const std::string self = std::to_string(::getpid());
-  EXPECT_EQ(Rows("/", "SELECT pid, port, protocol, family, address, fd FROM listening_ports "
-                      "WHERE port IN (" + std::to_string(tcp.port()) + ", " +
-                          std::to_string(udp.port()) + ") AND family = 2 ORDER BY protocol"),
-            (std::vector<std::string>{
-                self + "|" + std::to_string(tcp.port()) + "|6|2|127.0.0.1|" +
-                    std::to_string(tcp.fd()),
-                self + "|" + std::to_string(udp.port()) + "|17|2|127.0.0.1|" +
-                    std::to_string(udp.fd()),
-            }));
+  EXPECT_EQ(
+      Rows("/",
+           "SELECT pid, port, protocol, family, address, fd FROM listening_ports "
+           "WHERE port IN (" +
+               std::to_string(tcp.port()) + ", " + std::to_string(udp.port()) +
+               ") AND family = 2 ORDER BY protocol"),
+      (std::vector<std::string>{
+          self + "|" + std::to_string(tcp.port()) + "|6|2|127.0.0.1|" + std::to_string(tcp.fd()),
+          self + "|" + std::to_string(udp.port()) + "|17|2|127.0.0.1|" + std::to_string(udp.fd()),
+      }));
 }
 
 // "0.0.0.0", "::" and ss's "*" all mean every address.
@@ -124,8 +124,8 @@ std::set<std::string> SsSockets(const std::string& options, bool with_pids) {
     std::string netid, state, recv_q, send_q, local;
     fields >> netid >> state >> recv_q >> send_q >> local;
     size_t colon = local.rfind(':');
-    std::string key = netid + "|" + Normalize(local.substr(0, colon)) + "|" +
-                      local.substr(colon + 1);
+    std::string key =
+        netid + "|" + Normalize(local.substr(0, colon)) + "|" + local.substr(colon + 1);
     if (!with_pids) {
       out.insert(key);
       continue;
@@ -141,8 +141,9 @@ std::set<std::string> SsSockets(const std::string& options, bool with_pids) {
 std::set<std::string> OurSockets(bool with_pids) {
   std::set<std::string> out;
   for (const std::string& row :
-       Rows("/", "SELECT CASE protocol WHEN 6 THEN 'tcp' ELSE 'udp' END, address, port, pid "
-                 "FROM listening_ports WHERE family IN (2, 10)")) {
+       Rows("/",
+            "SELECT CASE protocol WHEN 6 THEN 'tcp' ELSE 'udp' END, address, port, pid "
+            "FROM listening_ports WHERE family IN (2, 10)")) {
     std::vector<std::string> f;
     std::istringstream cells(row);
     for (std::string cell; std::getline(cells, cell, '|');) f.push_back(cell);

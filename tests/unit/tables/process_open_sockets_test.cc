@@ -1,11 +1,10 @@
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstring>
 #include <filesystem>
@@ -61,9 +60,9 @@ TEST(ProcessOpenSocketsTable, PidConstraintListsOnlyThatProcess) {
                  "ORDER BY pid, fd"),
             (std::vector<std::string>{"1|7|15001", "1|8|15002", "412|3|20101", "412|4|20103",
                                       "412|5|20101"}));
-  EXPECT_EQ(Rows(FixtureRoot("debian12"),
-                 "SELECT count(*) FROM process_open_sockets WHERE pid = 99999"),
-            std::vector<std::string>{"0"});
+  EXPECT_EQ(
+      Rows(FixtureRoot("debian12"), "SELECT count(*) FROM process_open_sockets WHERE pid = 99999"),
+      std::vector<std::string>{"0"});
 }
 
 TEST(ProcessOpenSocketsTable, MalformedLinesAndHeadersAreWarnings) {
@@ -84,11 +83,10 @@ TEST(ProcessOpenSocketsTable, MalformedLinesAndHeadersAreWarnings) {
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   // No process directories: the sockets of the reader's namespace, with no owner and no
   // namespace inode.
-  EXPECT_EQ(RowsAsText(*result),
-            (std::vector<std::string>{
-                "-1|-1|555|2|6|127.0.0.1|0.0.0.0|80|0|NULL|LISTEN|NULL",
-                "-1|-1|777|1|0|NULL|NULL|NULL|NULL|/run/a b|NULL|NULL",
-            }));
+  EXPECT_EQ(RowsAsText(*result), (std::vector<std::string>{
+                                     "-1|-1|555|2|6|127.0.0.1|0.0.0.0|80|0|NULL|LISTEN|NULL",
+                                     "-1|-1|777|1|0|NULL|NULL|NULL|NULL|/run/a b|NULL|NULL",
+                                 }));
   EXPECT_EQ(result->warnings,
             (std::vector<std::string>{
                 "process_open_sockets: /proc/net/tcp:3: malformed socket entry",
@@ -146,13 +144,14 @@ TEST(ProcessOpenSocketsTable, FindsThisProcessesConnection) {
           "|0.0.0.0|0|LISTEN|" + ns_inode,
       std::to_string(client.get()) + "|" + client.inode() + "|127.0.0.1|" + client_port +
           "|127.0.0.1|" + p + "|ESTABLISHED|" + ns_inode,
-      std::to_string(accepted.get()) + "|" + accepted.inode() + "|127.0.0.1|" + p +
-          "|127.0.0.1|" + client_port + "|ESTABLISHED|" + ns_inode,
+      std::to_string(accepted.get()) + "|" + accepted.inode() + "|127.0.0.1|" + p + "|127.0.0.1|" +
+          client_port + "|ESTABLISHED|" + ns_inode,
   };
-  EXPECT_EQ(Rows("/", "SELECT fd, socket, local_address, local_port, remote_address, "
-                      "remote_port, state, net_namespace FROM process_open_sockets WHERE pid = " +
-                          std::to_string(::getpid()) + " AND family = 2 AND protocol = 6 AND (" +
-                          "local_port = " + p + " OR remote_port = " + p + ") ORDER BY fd"),
+  EXPECT_EQ(Rows("/",
+                 "SELECT fd, socket, local_address, local_port, remote_address, "
+                 "remote_port, state, net_namespace FROM process_open_sockets WHERE pid = " +
+                     std::to_string(::getpid()) + " AND family = 2 AND protocol = 6 AND (" +
+                     "local_port = " + p + " OR remote_port = " + p + ") ORDER BY fd"),
             expected);
 }
 
@@ -167,8 +166,8 @@ TEST(ProcessOpenSocketsTable, FindsThisProcessesUnixSocket) {
   ASSERT_EQ(::bind(server.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
   ASSERT_EQ(::listen(server.get(), 1), 0);
   const std::string self = std::to_string(::getpid());
-  EXPECT_EQ(Rows("/", "SELECT fd, socket, protocol FROM process_open_sockets WHERE pid = " +
-                          self + " AND path = '" + path + "'"),
+  EXPECT_EQ(Rows("/", "SELECT fd, socket, protocol FROM process_open_sockets WHERE pid = " + self +
+                          " AND path = '" + path + "'"),
             std::vector<std::string>{std::to_string(server.get()) + "|" + server.inode() + "|0"});
   EXPECT_EQ(Rows("/", "SELECT pid, fd, socket, port, address FROM listening_ports WHERE path = '" +
                           path + "'"),

@@ -1,7 +1,6 @@
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <filesystem>
@@ -95,8 +94,9 @@ TEST_F(ProcessesTable, JoinsListeningPortsToTheirProcess) {
 TEST_F(ProcessesTable, ReadsOnlyTheFilesTheColumnsNeed) {
   TempDir root;
   root.WriteFile("/proc/5/stat", StatLine("5 (lonely)"));  // no status, cmdline, io, exe ...
-  EXPECT_EQ(Rows(root.path(), "SELECT pid, name, state, parent, pgroup, user_time, "
-                              "system_time, threads, nice FROM processes"),
+  EXPECT_EQ(Rows(root.path(),
+                 "SELECT pid, name, state, parent, pgroup, user_time, "
+                 "system_time, threads, nice FROM processes"),
             std::vector<std::string>{"5|lonely|S|1|5|1000|2000|1|0"});
   // Without /proc/stat the boot time, and with it the start time, is unknown.
   EXPECT_EQ(Rows(root.path(), "SELECT start_time FROM processes"),
@@ -129,8 +129,7 @@ TEST_F(ProcessesTable, MatchesPsForThisProcessAndInit) {
   if (!HaveCommand("ps")) GTEST_SKIP() << "ps is not installed";
   const std::string self = std::to_string(::getpid());
   // ps prints the same 15-character command name the kernel keeps.
-  std::istringstream ps(
-      CommandOutput("ps -o pid=,ppid=,uid=,gid=,nlwp=,ni=,comm= -p 1," + self));
+  std::istringstream ps(CommandOutput("ps -o pid=,ppid=,uid=,gid=,nlwp=,ni=,comm= -p 1," + self));
   std::vector<std::string> expected;
   for (std::string line; std::getline(ps, line);) {
     std::istringstream fields(line);
@@ -142,19 +141,22 @@ TEST_F(ProcessesTable, MatchesPsForThisProcessAndInit) {
                        comm);
   }
   ASSERT_EQ(expected.size(), 2u);
-  EXPECT_EQ(Rows("/", "SELECT pid, parent, uid, gid, threads, nice, name FROM processes "
-                      "WHERE pid IN (1, " + self + ") ORDER BY pid"),
+  EXPECT_EQ(Rows("/",
+                 "SELECT pid, parent, uid, gid, threads, nice, name FROM processes "
+                 "WHERE pid IN (1, " +
+                     self + ") ORDER BY pid"),
             expected);
 
-  EXPECT_EQ(Rows("/", "SELECT path, on_disk FROM processes WHERE pid = " + self),
-            std::vector<std::string>{std::filesystem::read_symlink("/proc/self/exe").string() +
-                                     "|1"});
+  EXPECT_EQ(
+      Rows("/", "SELECT path, on_disk FROM processes WHERE pid = " + self),
+      std::vector<std::string>{std::filesystem::read_symlink("/proc/self/exe").string() + "|1"});
   // Started when ps says it did, to the second (ps rounds down, so allow one more).
   int64_t elapsed = std::stoll(CommandOutput("ps -o etimes= -p " + self));
   int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
-  std::vector<std::string> start = Rows("/", "SELECT start_time FROM processes WHERE pid = " + self);
+  std::vector<std::string> start =
+      Rows("/", "SELECT start_time FROM processes WHERE pid = " + self);
   ASSERT_EQ(start.size(), 1u);
   EXPECT_NEAR(static_cast<double>(std::stoll(start[0])), static_cast<double>(now - elapsed), 2.0);
 }

@@ -78,9 +78,9 @@ TEST(RoutesTable, RootWithoutRouteFilesHasNoRoutes) {
 
 // "dest|len|gateway|dev|metric|type" for each route `ip -o route` lists.
 std::set<std::string> IpRoutes(const std::string& family, const std::string& table) {
-  static const std::set<std::string> kTypes = {"unicast", "local", "broadcast", "multicast",
-                                               "anycast", "unreachable", "prohibit",
-                                               "blackhole", "throw"};
+  static const std::set<std::string> kTypes = {"unicast",   "local",     "broadcast",
+                                               "multicast", "anycast",   "unreachable",
+                                               "prohibit",  "blackhole", "throw"};
   std::set<std::string> out;
   std::istringstream lines(CommandOutput("ip -o " + family + " route show table " + table));
   for (std::string line; std::getline(lines, line);) {
@@ -105,7 +105,7 @@ std::set<std::string> IpRoutes(const std::string& family, const std::string& tab
       length = destination.substr(slash + 1);
       destination = destination.substr(0, slash);
     }
-    std::string ours = type == "unicast" ? "gateway"
+    std::string ours = type == "unicast"                        ? "gateway"
                        : (type == "local" || type == "anycast") ? type
                                                                 : "other";
     out.insert(destination + "|" + length + "|" + gateway + "|" + dev + "|" + metric + "|" + ours);
