@@ -17,17 +17,24 @@
 
 namespace vigil::enforcers {
 
-// The new content of one file.
+// One change to one file: new content, a new mode or owner, a symlink, or removal. Fields left
+// unset keep what the file has; a new file gets `mode_if_new` and root ownership.
 struct FileEdit {
-  std::string path;               // host path
-  std::string content;            // the whole new content
-  mode_t mode_if_new = 0644;      // an existing file keeps its mode and owner
-  bool remove = false;            // delete the file instead
+  std::string path;                          // host path
+  std::optional<std::string> content;        // the whole new content
+  std::optional<mode_t> mode;                // permission bits (07777), e.g. 0640
+  std::optional<std::string> owner;          // user name, resolved in the host's /etc/passwd
+  std::optional<std::string> group;          // group name, resolved in the host's /etc/group
+  std::optional<std::string> symlink_to;     // make the path a symlink with this target
+  bool remove = false;                       // delete the file (or symlink)
+  mode_t mode_if_new = 0644;
 };
 
-// A command of the plan. Validators run before anything is written, against the new content
-// (the applier passes real paths of temporary copies through `{{file:HOST_PATH}}` arguments);
-// apply commands run after the files are in place, and only on the machine itself (root "/").
+// A command of the plan. Arguments may hold `{{file:HOST_PATH}}`, replaced by the real path of
+// that host path under the root ("/srv/fixture/etc/ssh/sshd_config"). The applier writes the
+// plan's files first (keeping snapshots), then runs the validators, on any root; one that
+// exits non-zero restores every file of the plan byte for byte. Apply commands run after the
+// validators, and only on the machine itself (root "/"); elsewhere they are listed, not run.
 struct PlannedCommand {
   enum class When { kValidate, kApply };
   When when = When::kApply;

@@ -16,6 +16,9 @@ class ActionRegistry final : public packs::ActionCatalog {
   // The built-in actions.
   static const ActionRegistry& Builtin();
 
+  // Adds an action (extensions and tests); the name must not be taken.
+  void Add(std::unique_ptr<Action> action) { actions_.push_back(std::move(action)); }
+
   const Action* Find(std::string_view name) const;
   const packs::ActionSpec* FindAction(std::string_view name) const override;
   const std::vector<std::unique_ptr<Action>>& actions() const { return actions_; }

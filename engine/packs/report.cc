@@ -113,7 +113,11 @@ void WriteVerdict(Writer& w, const Verdict& v) {
         Key(w, "argv");
         WriteStrings(w, c.argv);
         Key(w, "exit");
-        w.Int(c.exit_code);
+        if (c.exit_code) {
+          w.Int(*c.exit_code);
+        } else {
+          w.Null();
+        }
       }
       w.EndObject();
     }

@@ -23,7 +23,7 @@ struct Change {
   std::string path;               // kFile
   std::string diff;               // kFile: unified diff
   std::vector<std::string> argv;  // kCommand
-  int exit_code = 0;              // kCommand, once run
+  std::optional<int> exit_code;   // kCommand: unset when it was listed, not run
 };
 
 struct Remediation {
