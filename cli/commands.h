@@ -7,10 +7,14 @@
 
 namespace vigil::cli {
 
+// Where a node keeps its store (snapshots, audit chain, outbox) unless --state-dir says.
+inline constexpr const char* kDefaultStateDir = "/var/lib/vigil";
+
 int RunSql(const std::vector<std::string>& args);
 int RunShell(const std::vector<std::string>& args);
 int RunDocs(const std::vector<std::string>& args);
 int RunPacks(const std::vector<std::string>& args);
 int RunAudit(const std::vector<std::string>& args);
+int RunCheck(const std::vector<std::string>& args);
 
 }  // namespace vigil::cli

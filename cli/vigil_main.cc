@@ -16,6 +16,7 @@ constexpr const char* kUsage =
     "  sql STATEMENT   Run one read-only statement and print the result\n"
     "  shell           Interactive SQL shell (.help inside for its commands)\n"
     "  docs tables     Print the table reference (Markdown)\n"
+    "  check PACK      Evaluate compliance packs (iec62443); --enforce repairs, --dry-run shows\n"
     "  packs validate  Validate pack files and print every problem\n"
     "  audit verify    Check the audit chain (audit show prints its records)\n"
     "\n"
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
   if (command == "docs") return vigil::cli::RunDocs(rest);
   if (command == "packs") return vigil::cli::RunPacks(rest);
   if (command == "audit") return vigil::cli::RunAudit(rest);
+  if (command == "check") return vigil::cli::RunCheck(rest);
   std::cerr << "vigil: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

@@ -356,14 +356,55 @@ LoadResult LoadPacks(const std::vector<std::string>& paths, const LoadOptions& o
       if (json && e.name != "catalog.json") files.push_back(JoinPath(absolute, e.name));
     }
   }
-  std::map<std::string, std::string> pack_names, check_ids;  // -> file
+  std::vector<PackSource> sources;
   for (const std::string& file : files) {
     auto content = host.ReadFile(file, 4u << 20);
     if (!content.ok()) {
       result.problems.push_back({file, "", "", content.status().message()});
       continue;
     }
-    std::optional<Pack> pack = ParsePack(file, *content, result.problems);
+    sources.push_back({file, std::move(*content)});
+  }
+  LoadResult loaded = LoadPackSources(sources, options);
+  result.packs = std::move(loaded.packs);
+  result.problems.insert(result.problems.end(), loaded.problems.begin(), loaded.problems.end());
+  if (files.empty()) result.problems.push_back({"", "", "", "no pack files found"});
+  return result;
+}
+
+Result<Params> ParseVars(std::string_view file, std::string_view content) {
+  std::vector<Problem> problems;
+  const std::string file_name(file);
+  JsonReader in([&](std::string pointer, std::string check, std::string message) {
+    problems.push_back({file_name, std::move(pointer), std::move(check), std::move(message)});
+  });
+  rapidjson::Document doc;
+  std::string error;
+  Params vars;
+  if (!internal::ParseJson(content, doc, error)) {
+    in.Problem("", error);
+  } else if (!doc.IsObject()) {
+    in.Problem("", "variables are a JSON object of name: value");
+  } else {
+    for (auto m = doc.MemberBegin(); m != doc.MemberEnd(); ++m) {
+      std::string name(m->name.GetString(), m->name.GetStringLength());
+      if (auto param = in.ParamValue(m->value, "/" + PointerToken(name))) {
+        vars.emplace(std::move(name), std::move(*param));
+      }
+    }
+  }
+  if (problems.empty()) return vars;
+  std::string message;
+  for (const Problem& p : problems) message += (message.empty() ? "" : "\n") + p.ToString();
+  return Status::InvalidArgument(message);
+}
+
+LoadResult LoadPackSources(const std::vector<PackSource>& sources, const LoadOptions& options) {
+  LoadResult result;
+  std::map<std::string, std::string> pack_names, check_ids;  // -> file
+  for (const PackSource& source : sources) {
+    const std::string& file = source.file;
+    std::optional<Pack> pack = ParsePack(file, source.content, result.problems);
     if (!pack) continue;
     if (auto [it, added] = pack_names.emplace(pack->name, file); !added) {
       result.problems.push_back(
@@ -379,7 +420,6 @@ LoadResult LoadPacks(const std::vector<std::string>& paths, const LoadOptions& o
     ValidatePack(*pack, options, result.problems);
     result.packs.push_back(std::move(*pack));
   }
-  if (files.empty()) result.problems.push_back({"", "", "", "no pack files found"});
   return result;
 }
 

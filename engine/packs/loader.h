@@ -56,6 +56,19 @@ void ValidatePack(const Pack& pack, const LoadOptions& options, std::vector<Prob
 // catalog.json) and validates them. Duplicate pack names and check ids are problems.
 LoadResult LoadPacks(const std::vector<std::string>& paths, const LoadOptions& options);
 
+// A pack file's name (for messages) and content: packs built into the binary, or received from
+// the hub.
+struct PackSource {
+  std::string file;
+  std::string content;
+};
+// Parses and validates packs given as text, as LoadPacks does for files.
+LoadResult LoadPackSources(const std::vector<PackSource>& sources, const LoadOptions& options);
+
+// A node's variables from a JSON object ({"target_sl": 2, "zone_cidrs": ["10.1.0.0/16"]});
+// every problem is named with its JSON pointer, one per line.
+Result<Params> ParseVars(std::string_view file, std::string_view content);
+
 // Rewrites "{{vars.name}}" placeholders in SQL into positional parameters ("?1", ...), outside
 // string literals and comments, returning the variable names in parameter order. A placeholder
 // inside a string literal or a malformed one is an error.

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "engine/digest.h"
+#include "engine/process.h"
 
 namespace vigil::packs {
 namespace {
@@ -302,9 +303,9 @@ std::string ReportJson(const CheckReport& report) {
 }
 
 std::string ReportText(const CheckReport& report, const Catalog& catalog) {
-  std::string out = catalog.name + " report for " + report.host.hostname + " (root " +
-                    report.host.root + "), target SL " + std::to_string(report.target_sl) +
-                    ", " + report.time + "\n";
+  std::string out = (catalog.name.empty() ? std::string("Compliance") : catalog.name) +
+                    " report for " + report.host.hostname + " (root " + report.host.root +
+                    "), target SL " + std::to_string(report.target_sl) + ", " + report.time + "\n";
   auto count = [](const std::map<std::string, int>& m, const char* k) {
     auto it = m.find(k);
     return std::to_string(it == m.end() ? 0 : it->second);
@@ -313,37 +314,76 @@ std::string ReportText(const CheckReport& report, const Catalog& catalog) {
          count(report.check_counts, "fail") + " fail, " + count(report.check_counts, "fixed") +
          " fixed, " + count(report.check_counts, "error") + " error, " +
          count(report.check_counts, "not_applicable") + " not applicable\n";
-  out += "SRs: " + count(report.sr_counts, "pass") + " pass, " + count(report.sr_counts, "fail") +
-         " fail, " + count(report.sr_counts, "error") + " error, " +
-         count(report.sr_counts, "not_applicable") + " not applicable, " +
-         count(report.sr_counts, "organisational") + " organisational, " +
-         count(report.sr_counts, "not_covered") + " not covered\n";
+  if (!catalog.srs.empty()) {
+    out += "SRs: " + count(report.sr_counts, "pass") + " pass, " +
+           count(report.sr_counts, "fail") + " fail, " + count(report.sr_counts, "error") +
+           " error, " + count(report.sr_counts, "not_applicable") + " not applicable, " +
+           count(report.sr_counts, "organisational") + " organisational, " +
+           count(report.sr_counts, "not_covered") + " not covered\n";
+  }
+  auto upper = [](std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), ::toupper);
+    return s;
+  };
   for (const FoundationalRequirement& fr : catalog.frs) {
     out += "\n" + fr.id + " " + fr.title + "\n";
     for (const SrResult& sr : report.srs) {
       if (sr.fr != fr.id) continue;
-      std::string status = sr.status;
-      std::transform(status.begin(), status.end(), status.begin(), ::toupper);
-      out += "  [" + status + "] " + sr.id + " " + sr.title + "\n";
+      out += "  [" + upper(sr.status) + "] " + sr.id + " " + sr.title;
+      if (!sr.checks.empty() && (sr.status == "fail" || sr.status == "error")) {
+        std::string failing;
+        for (const Verdict& v : report.checks) {
+          if (std::find(sr.checks.begin(), sr.checks.end(), v.check) == sr.checks.end()) continue;
+          if (v.status != VerdictStatus::kFail && v.status != VerdictStatus::kError) continue;
+          failing += (failing.empty() ? "" : ", ") + v.check;
+        }
+        out += ": " + failing;
+      }
+      out += "\n";
       if (!sr.note.empty() && sr.status != "pass" && sr.status != "fail") {
         out += "      " + sr.note + "\n";
       }
-      for (const Verdict& v : report.checks) {
-        if (std::find(sr.checks.begin(), sr.checks.end(), v.check) == sr.checks.end()) continue;
-        if (v.status == VerdictStatus::kPass || v.status == VerdictStatus::kNotApplicable) continue;
-        out += "      " + std::string(VerdictStatusName(v.status)) + ": " + v.check;
-        if (!v.error.empty()) out += " (" + v.error + ")";
+    }
+  }
+
+  // Each check that did not simply pass, once, with its evidence and its repair.
+  bool heading = false;
+  for (const Verdict& v : report.checks) {
+    if (v.status == VerdictStatus::kPass || v.status == VerdictStatus::kNotApplicable) continue;
+    if (v.status == VerdictStatus::kFixed && !v.remediation) continue;
+    if (!heading) out += "\nChecks that need attention\n";
+    heading = true;
+    out += "  " + upper(std::string(VerdictStatusName(v.status))) + " " + v.check + " (" +
+           Join(v.sr, ", ") + ")";
+    if (!v.error.empty()) out += ": " + v.error;
+    out += "\n";
+    for (size_t r = 0; r < v.rows.size() && r < 5; ++r) {
+      std::string line;
+      for (size_t c = 0; c < v.rows[r].size() && c < v.columns.size(); ++c) {
+        line += (c > 0 ? ", " : "") + v.columns[c] + "=" + v.rows[r][c].ToString();
+      }
+      out += "      " + line + "\n";
+    }
+    if (v.rows_total > 5) out += "      ... " + std::to_string(v.rows_total - 5) + " more rows\n";
+    if (!v.remediation) continue;
+    const Remediation& rem = *v.remediation;
+    out += "    " + v.enforcer + ": " + rem.outcome;
+    if (rem.audit_seq) out += " (audit record " + std::to_string(*rem.audit_seq) + ")";
+    if (!rem.message.empty()) out += ": " + rem.message;
+    out += "\n";
+    for (const Change& c : rem.changes) {
+      if (c.kind == Change::Kind::kCommand) {
+        out += "      $ " + FormatCommand(c.argv);
+        if (c.exit_code) out += "   (exit " + std::to_string(*c.exit_code) + ")";
         out += "\n";
-        for (size_t r = 0; r < v.rows.size() && r < 5; ++r) {
-          std::string line;
-          for (size_t c = 0; c < v.rows[r].size() && c < v.columns.size(); ++c) {
-            line += (c > 0 ? ", " : "") + v.columns[c] + "=" + v.rows[r][c].ToString();
-          }
-          out += "        " + line + "\n";
-        }
-        if (v.rows_total > 5) {
-          out += "        ... " + std::to_string(v.rows_total - 5) + " more rows\n";
-        }
+        continue;
+      }
+      size_t at = 0;
+      while (at < c.diff.size()) {
+        size_t eol = c.diff.find('\n', at);
+        if (eol == std::string::npos) eol = c.diff.size();
+        out += "      " + c.diff.substr(at, eol - at) + "\n";
+        at = eol + 1;
       }
     }
   }
