@@ -269,13 +269,30 @@ int RunCheck(const std::vector<std::string>& args) {
       apply.store = state.get();
       apply.audit = chain.get();
     }
+    std::string last_repair;  // the check whose repair last changed the host, if any
     for (packs::Verdict& v : verdicts) {
       if (v.status != packs::VerdictStatus::kFail) continue;
       Located at = Locate(loaded.packs, v.check);
       if (at.check == nullptr || !at.check->enforce) continue;
+      if (!last_repair.empty()) {
+        // An earlier repair may have fixed this one too (two checks on one file): plan from
+        // the host as it is now.
+        packs::Verdict now = packs::EvaluateCheck(*engine->database, *at.pack, *at.check, evaluate);
+        if (now.status == packs::VerdictStatus::kPass) {
+          now.status = packs::VerdictStatus::kFixed;
+          now.remediation = packs::Remediation{
+              "applied", {}, "repaired by the enforcer of " + last_repair, std::nullopt};
+          std::cerr << "enforce " << v.check << ": repaired by the enforcer of " << last_repair
+                    << "\n";
+          v = std::move(now);
+          continue;
+        }
+        if (now.status == packs::VerdictStatus::kFail) v = std::move(now);
+      }
       packs::Params merged = at.pack->vars;
       for (const auto& [name, value] : vars) merged[name] = value;
       v.remediation = enforcers::Enforce(*engine->host, actions, *at.check, v, merged, apply);
+      if (!dry_run && v.remediation->outcome == "applied") last_repair = v.check;
       std::cerr << (dry_run ? "plan " : "enforce ") << v.check << ": "
                 << v.remediation->outcome
                 << (v.remediation->message.empty() ? "" : " (" + v.remediation->message + ")")

@@ -76,6 +76,13 @@ Result<Param> FillItem(const std::string& item, const std::vector<std::string>& 
 
 // ---- the files of a plan, as they are on disk -------------------------------------------
 
+// The real path of a plan's file. Plan paths come from the overlay with their folders already
+// resolved inside the root, and a final symlink is the thing the edit is about (a removal or a
+// new link acts on the link; content edits were keyed by their target), so it is not followed.
+std::string EntryRealPath(const Host& host, const std::string& path) {
+  return host.is_machine_root() ? path : host.root() + path;
+}
+
 Snapshot ReadState(const std::string& real, std::string_view path) {
   Snapshot s;
   s.path = std::string(path);
@@ -84,6 +91,10 @@ Snapshot ReadState(const std::string& real, std::string_view path) {
   s.mode = st.st_mode & 07777;
   s.uid = st.st_uid;
   s.gid = st.st_gid;
+  if (S_ISDIR(st.st_mode)) {
+    s.kind = Snapshot::Kind::kDirectory;
+    return s;
+  }
   if (S_ISLNK(st.st_mode)) {
     char target[PATH_MAX];
     ssize_t n = ::readlink(real.c_str(), target, sizeof(target) - 1);
@@ -193,12 +204,37 @@ Status RemovePath(const std::string& real) {
   return SyncDirectory(RealParent(real));
 }
 
-// Puts `real` back as `s` describes it.
-Status WriteState(const std::string& real, const Snapshot& s) {
+// Sets mode and owner in place.
+Status SetAttributes(const std::string& real, mode_t mode, uid_t uid, gid_t gid) {
+  if (::lchown(real.c_str(), uid, gid) != 0) return Status::FromErrno(errno, "chown " + real);
+  if (::chmod(real.c_str(), mode) != 0) return Status::FromErrno(errno, "chmod " + real);
+  return Status::Ok();
+}
+
+// Makes `real` what `s` describes, starting from `now` (what is there): content is rewritten
+// atomically, a mode or owner change alone is made in place (a directory only ever this way).
+Status WriteState(const std::string& real, const Snapshot& s, const Snapshot& now) {
   switch (s.kind) {
-    case Snapshot::Kind::kMissing: return RemovePath(real);
+    case Snapshot::Kind::kMissing:
+      if (now.kind == Snapshot::Kind::kDirectory) {
+        if (::rmdir(real.c_str()) != 0) return Status::FromErrno(errno, "rmdir " + real);
+        return Status::Ok();
+      }
+      return RemovePath(real);
     case Snapshot::Kind::kSymlink: return MakeSymlink(real, s.content);
-    case Snapshot::Kind::kFile: return WriteAtomically(real, s.content, s.mode, s.uid, s.gid);
+    case Snapshot::Kind::kDirectory:
+      if (now.kind == Snapshot::Kind::kMissing && ::mkdir(real.c_str(), s.mode) != 0) {
+        return Status::FromErrno(errno, "mkdir " + real);
+      }
+      if (now.kind != Snapshot::Kind::kMissing && now.kind != Snapshot::Kind::kDirectory) {
+        return Status::FailedPrecondition(real + " is no longer a directory");
+      }
+      return SetAttributes(real, s.mode, s.uid, s.gid);
+    case Snapshot::Kind::kFile:
+      if (now.kind == Snapshot::Kind::kFile && now.content == s.content) {
+        return SetAttributes(real, s.mode, s.uid, s.gid);
+      }
+      return WriteAtomically(real, s.content, s.mode, s.uid, s.gid);
   }
   return Status::Internal("unknown snapshot kind");
 }
@@ -242,6 +278,9 @@ Result<Snapshot> AfterEdit(const Host& host, const FileEdit& edit, const Snapsho
     after.uid = 0;
     after.gid = 0;
   }
+  if (before.kind == Snapshot::Kind::kDirectory && (edit.symlink_to || edit.content)) {
+    return Status::InvalidArgument(edit.path + " is a directory: only its mode and owner can change");
+  }
   if (edit.symlink_to) {
     after.kind = Snapshot::Kind::kSymlink;
     after.content = *edit.symlink_to;
@@ -271,6 +310,7 @@ bool SameState(const Snapshot& a, const Snapshot& b) {
   if (a.kind != b.kind) return false;
   if (a.kind == Snapshot::Kind::kMissing) return true;
   if (a.content != b.content) return false;
+  if (a.kind == Snapshot::Kind::kDirectory) return a.mode == b.mode && a.uid == b.uid && a.gid == b.gid;
   if (a.kind == Snapshot::Kind::kSymlink) return true;
   return a.mode == b.mode && a.uid == b.uid && a.gid == b.gid;
 }
@@ -317,9 +357,10 @@ std::string SnapshotPrefix(std::string_view path) {
 
 // One line of header fields, then the raw content.
 std::string EncodeSnapshot(const Snapshot& s) {
-  const char* kind = s.kind == Snapshot::Kind::kFile      ? "file"
-                     : s.kind == Snapshot::Kind::kSymlink ? "symlink"
-                                                          : "missing";
+  const char* kind = s.kind == Snapshot::Kind::kFile        ? "file"
+                     : s.kind == Snapshot::Kind::kSymlink   ? "symlink"
+                     : s.kind == Snapshot::Kind::kDirectory ? "directory"
+                                                            : "missing";
   return std::string(kind) + " " + Octal(s.mode) + " " + std::to_string(s.uid) + " " +
          std::to_string(s.gid) + " " + s.time + "\n" + s.content;
 }
@@ -342,6 +383,8 @@ std::optional<Snapshot> DecodeSnapshot(std::string_view path, uint64_t seq, std:
     s.kind = Snapshot::Kind::kFile;
   } else if (k == "symlink") {
     s.kind = Snapshot::Kind::kSymlink;
+  } else if (k == "directory") {
+    s.kind = Snapshot::Kind::kDirectory;
   } else if (k == "missing") {
     s.kind = Snapshot::Kind::kMissing;
   } else {
@@ -540,9 +583,7 @@ Result<Plan> PlanRepair(const Host& host, const Action& action, const packs::Enf
     for (std::string& note : plan->notes) combined.notes.push_back(std::move(note));
   }
   for (const auto& [path, edit] : overlay.edits()) {
-    auto real = host.RealPath(path);
-    if (!real.ok()) return real.status();
-    Snapshot before = ReadState(*real, path);
+    Snapshot before = ReadState(EntryRealPath(host, path), path);
     VIGIL_ASSIGN_OR_RETURN(Snapshot after, AfterEdit(host, edit, before));
     if (!SameState(before, after)) combined.files.push_back(edit);
   }
@@ -578,12 +619,11 @@ Remediation Enforce(const Host& host, const ActionRegistry& actions, const packs
   std::vector<std::string> reals;
   std::vector<Snapshot> before, after;
   for (const FileEdit& edit : plan->files) {
-    auto real = host.RealPath(edit.path);
-    if (!real.ok()) return failed(real.status().message());
-    Snapshot b = ReadState(*real, edit.path);
+    const std::string real = EntryRealPath(host, edit.path);
+    Snapshot b = ReadState(real, edit.path);
     auto a = AfterEdit(host, edit, b);
     if (!a.ok()) return failed(a.status().message());
-    reals.push_back(*real);
+    reals.push_back(real);
     r.changes.push_back({Change::Kind::kFile, edit.path, Describe(b, *a), {}, std::nullopt});
     before.push_back(std::move(b));
     after.push_back(std::move(*a));
@@ -619,7 +659,7 @@ Remediation Enforce(const Host& host, const ActionRegistry& actions, const packs
   auto roll_back = [&](std::string why) {
     std::string problems;
     for (size_t i = written; i-- > 0;) {
-      Status s = WriteState(reals[i], before[i]);
+      Status s = WriteState(reals[i], before[i], ReadState(reals[i], before[i].path));
       if (!s.ok()) problems += "; restoring " + before[i].path + " failed: " + s.message();
     }
     for (auto it = created_dirs.rbegin(); it != created_dirs.rend(); ++it) ::rmdir(it->c_str());
@@ -630,7 +670,7 @@ Remediation Enforce(const Host& host, const ActionRegistry& actions, const packs
   };
   for (; written < reals.size(); ++written) {
     Status s = MakeParents(reals[written], created_dirs);
-    if (s.ok()) s = WriteState(reals[written], after[written]);
+    if (s.ok()) s = WriteState(reals[written], after[written], before[written]);
     if (!s.ok()) {
       ++written;  // it may be half there: restore it too
       return roll_back("writing " + after[written - 1].path + ": " + s.message());
@@ -651,10 +691,12 @@ Remediation Enforce(const Host& host, const ActionRegistry& actions, const packs
     }
   }
   if (!commands.empty() && !host.is_machine_root()) {
-    r.outcome = "planned";
+    // Under another root the files are the change; the commands are listed for the machine
+    // the tree belongs to. A plan of commands only has changed nothing: it stays a plan.
+    r.outcome = reals.empty() ? "planned" : "applied";
     r.message += std::string(r.message.empty() ? "" : "; ") +
-                 "files changed; the commands run only on the machine itself (--root /)";
-    Record(options, check, "enforce.applied", before, after, r);
+                 "commands are listed, not run: they run only on the machine itself (--root /)";
+    if (!reals.empty()) Record(options, check, "enforce.applied", before, after, r);
     return r;
   }
   size_t k = r.changes.size() - commands.size();
@@ -696,10 +738,10 @@ Result<std::vector<Snapshot>> ListSnapshots(const store::Store& store, std::stri
 
 Status RestoreSnapshot(const Host& host, const Snapshot& snapshot, audit::AuditChain* audit,
                        std::string_view actor) {
-  VIGIL_ASSIGN_OR_RETURN(std::string real, host.RealPath(snapshot.path));
+  const std::string real = EntryRealPath(host, snapshot.path);
   std::vector<std::string> created;
   VIGIL_RETURN_IF_ERROR(MakeParents(real, created));
-  VIGIL_RETURN_IF_ERROR(WriteState(real, snapshot));
+  VIGIL_RETURN_IF_ERROR(WriteState(real, snapshot, ReadState(real, snapshot.path)));
   if (audit != nullptr) {
     std::string detail = "{\"snapshot\":" + std::to_string(snapshot.seq) + ",\"sha256\":\"" +
                          (snapshot.kind == Snapshot::Kind::kMissing ? ""

@@ -8,7 +8,8 @@
 //   - validators run after the files are in place and before anything is reloaded; one that
 //     fails restores every file of the plan from its snapshot;
 //   - apply commands run only on the machine itself (root "/"); under another root they are
-//     listed, and a plan that needs them stays "planned";
+//     listed (the outcome is "applied" when files changed, "planned" when the plan had only
+//     commands);
 //   - every applied change, refusal and rollback is appended to the audit chain.
 //
 // The check is run again by the caller, which owns the database (cli/check_command.cc, the
@@ -73,8 +74,8 @@ struct Snapshot {
   std::string path;  // host path
   uint64_t seq = 0;  // per path, increasing
   std::string time;  // RFC 3339
-  enum class Kind { kMissing, kFile, kSymlink } kind = Kind::kMissing;
-  std::string content;  // kFile: the bytes; kSymlink: the target
+  enum class Kind { kMissing, kFile, kSymlink, kDirectory } kind = Kind::kMissing;
+  std::string content;  // kFile: the bytes; kSymlink: the target; kDirectory: empty
   mode_t mode = 0;
   uid_t uid = 0;
   gid_t gid = 0;

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "enforcers/file_actions.h"
+#include "enforcers/system_actions.h"
+
 namespace vigil::enforcers {
 
 // Each factory lives in the file named after its action (sysctl_set.cc holds sysctl.set).
@@ -11,6 +14,26 @@ const ActionRegistry& ActionRegistry::Builtin() {
   static const ActionRegistry registry = [] {
     ActionRegistry r;
     const std::vector<std::unique_ptr<Action> (*)()> factories = {
+        MakeNftablesZone,
+        MakeSudoersEnsure,
+        MakeAuditRules,
+        MakeServiceEnable,
+        MakeServiceDisable,
+        MakeServiceMask,
+        MakePackageInstall,
+        MakePackageRemove,
+        MakePackageUpgrade,
+        MakeSshdSet,
+        MakeConfigSet,
+        MakeSysctlSet,
+        MakePamEnsure,
+        MakeFileMode,
+        MakeModprobeBlock,
+        MakeBannerSet,
+        MakeProfileSet,
+        MakeLimitsSet,
+        MakeAccountLock,
+        MakeAccountShell,
         // Actions arrive with the packs issue, one line each.
     };
     for (auto* make : factories) r.actions_.push_back(make());

@@ -8,14 +8,27 @@ namespace vigil::enforcers {
 
 OverlayHost::OverlayHost(const Host& base) : Host(base.root()), base_(base) {}
 
-std::string OverlayHost::Key(std::string_view path) const {
+std::string OverlayHost::LinkKey(std::string_view path) const {
+  if (path == "/") return "/";
+  auto parent = base_.Canonical(ParentPath(path));
+  return parent.ok() ? JoinPath(*parent, BaseName(path)) : std::string(path);
+}
+
+std::string OverlayHost::TargetKey(std::string_view path) const {
   auto canonical = base_.Canonical(path);
   return canonical.ok() ? *canonical : std::string(path);
 }
 
+const FileEdit* OverlayHost::FindEntry(std::string_view path) const {
+  if (edits_.empty()) return nullptr;
+  auto it = edits_.find(LinkKey(path));
+  return it == edits_.end() ? nullptr : &it->second;
+}
+
 const FileEdit* OverlayHost::Find(std::string_view path) const {
   if (edits_.empty()) return nullptr;
-  auto it = edits_.find(Key(path));
+  if (const FileEdit* entry = FindEntry(path); entry != nullptr) return entry;
+  auto it = edits_.find(TargetKey(path));
   return it == edits_.end() ? nullptr : &it->second;
 }
 
@@ -23,7 +36,12 @@ Status OverlayHost::Apply(const FileEdit& edit) {
   if (edit.path.empty() || edit.path[0] != '/') {
     return Status::InvalidArgument("planned file '" + edit.path + "' is not an absolute path");
   }
-  const std::string key = Key(edit.path);
+  // Removing or linking acts on the path itself; content, mode and owner on what it names, as
+  // open() and chmod() would.
+  const bool on_entry = edit.remove || edit.symlink_to.has_value();
+  const FileEdit* pending = FindEntry(edit.path);
+  const bool pending_link = pending != nullptr && (pending->symlink_to || pending->remove);
+  const std::string key = on_entry || pending_link ? LinkKey(edit.path) : TargetKey(edit.path);
   auto [it, inserted] = edits_.try_emplace(key);
   FileEdit& combined = it->second;
   if (inserted) {
@@ -61,6 +79,12 @@ Result<std::string> OverlayHost::Canonical(std::string_view path) const {
 
 Result<std::string> OverlayHost::ReadFile(std::string_view path, size_t max_bytes) const {
   const FileEdit* edit = Find(path);
+  if (edit != nullptr && edit->symlink_to && !edit->remove) {
+    const std::string& target = *edit->symlink_to;
+    std::string next = target.starts_with('/') ? target : JoinPath(ParentPath(edit->path), target);
+    if (LinkKey(next) == edit->path) return Status::FromErrno(ELOOP, "open " + std::string(path));
+    return ReadFile(next, max_bytes);
+  }
   if (edit == nullptr || (!edit->remove && !edit->content)) return base_.ReadFile(path, max_bytes);
   if (edit->remove) return Status::FromErrno(ENOENT, "open " + std::string(path));
   if (edit->content->size() > max_bytes) {
@@ -81,7 +105,7 @@ Status OverlayHost::ReadChunks(std::string_view path, size_t max_bytes,
 }
 
 Result<std::vector<DirEntry>> OverlayHost::ListDirectory(std::string_view path) const {
-  const std::string dir = Key(path);
+  const std::string dir = TargetKey(path);
   std::vector<DirEntry> entries;
   auto listed = base_.ListDirectory(path);
   bool planned_child = false;
@@ -151,20 +175,20 @@ Result<struct stat> OverlayHost::Stat(std::string_view path) const {
     // Follow the planned link (one hop; a relative target is taken from the link's folder).
     const std::string& target = *edit->symlink_to;
     std::string next = target.starts_with('/') ? target : JoinPath(ParentPath(edit->path), target);
-    if (Key(next) == edit->path) return Status::FromErrno(ELOOP, "stat " + std::string(path));
+    if (LinkKey(next) == edit->path) return Status::FromErrno(ELOOP, "stat " + std::string(path));
     return Stat(next);
   }
   return Adjust(*edit, base_.Stat(path), path, true);
 }
 
 Result<struct stat> OverlayHost::Lstat(std::string_view path) const {
-  const FileEdit* edit = Find(path);
+  const FileEdit* edit = FindEntry(path);
   if (edit == nullptr) return base_.Lstat(path);
   return Adjust(*edit, base_.Lstat(path), path, false);
 }
 
 Result<std::string> OverlayHost::ReadLink(std::string_view path) const {
-  const FileEdit* edit = Find(path);
+  const FileEdit* edit = FindEntry(path);
   if (edit == nullptr) return base_.ReadLink(path);
   if (edit->remove) return Status::FromErrno(ENOENT, "readlink " + std::string(path));
   if (edit->symlink_to) return *edit->symlink_to;

@@ -21,8 +21,9 @@ class OverlayHost final : public Host {
   // the edit leaves unset keep what is there). InvalidArgument for a relative path.
   Status Apply(const FileEdit& edit);
 
-  // The combined edit of every path touched so far, keyed by canonical host path, each
-  // relative to the base host.
+  // The combined edit of every path touched so far, each relative to the base host. Keys (and
+  // each edit's path) have their folders resolved; a removal or symlink edit names the entry
+  // itself, a content, mode or owner edit the file a final symlink points to.
   const std::map<std::string, FileEdit>& edits() const { return edits_; }
 
   Result<std::string> Canonical(std::string_view path) const override;
@@ -38,8 +39,13 @@ class OverlayHost final : public Host {
                             const CommandOptions& options = {}) const override;
 
  private:
-  // The key of a host path in edits_: canonical where the base can resolve it.
-  std::string Key(std::string_view path) const;
+  // Keys of edits_: the path with its folders resolved (the entry itself, a link not followed),
+  // or wholly resolved (what the path names). Paths the base cannot resolve are kept as given.
+  std::string LinkKey(std::string_view path) const;
+  std::string TargetKey(std::string_view path) const;
+  // The edit of the entry itself; the edit a following read sees (the entry's, else its
+  // target's).
+  const FileEdit* FindEntry(std::string_view path) const;
   const FileEdit* Find(std::string_view path) const;
 
   const Host& base_;

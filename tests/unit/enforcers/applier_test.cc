@@ -67,6 +67,29 @@ class WriteAction final : public Action {
   packs::ActionSpec spec_;
 };
 
+// test.unlink: removes a path (a link itself, never what it points to).
+class UnlinkAction final : public Action {
+ public:
+  UnlinkAction() {
+    spec_.name = "test.unlink";
+    spec_.description = "Removes a path (tests only).";
+    spec_.params = {{"path", true, false, "file"}};
+  }
+  const packs::ActionSpec& spec() const override { return spec_; }
+  Result<Plan> PlanFix(const Host& host, const packs::Params& args) const override {
+    Plan plan;
+    if (!host.Exists(args.at("path").text())) return plan;
+    FileEdit edit;
+    edit.path = args.at("path").text();
+    edit.remove = true;
+    plan.files.push_back(edit);
+    return plan;
+  }
+
+ private:
+  packs::ActionSpec spec_;
+};
+
 std::string Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream s;
@@ -262,7 +285,7 @@ TEST_F(ApplierTest, CommandsAreListedNotRunUnderAnotherRoot) {
   OpenState();
   check_.enforce->with["command"] = packs::Param{{"touch", root_.path() + "/ran"}, true};
   packs::Remediation r = Enforce(*host_, registry_, check_, verdict_, {}, options_);
-  EXPECT_EQ(r.outcome, "planned");
+  EXPECT_EQ(r.outcome, "applied");  // the file was changed
   EXPECT_THAT(r.message, HasSubstr("run only on the machine itself"));
   ASSERT_EQ(r.changes.size(), 2u);
   EXPECT_EQ(r.changes[1].kind, packs::Change::Kind::kCommand);
@@ -309,6 +332,44 @@ TEST_F(ApplierTest, KeepsTheLastFiveSnapshotsAndRestoresOne) {
   ASSERT_TRUE(verified.ok());
   EXPECT_TRUE(verified->intact());
   EXPECT_EQ(verified->records, 8u);
+}
+
+TEST_F(ApplierTest, RemovingASymlinkRemovesTheLinkNotItsTarget) {
+  OpenState();
+  root_.WriteFile("/lib/systemd/system/cups.service", "[Unit]\n");
+  root_.Symlink("/lib/systemd/system/cups.service",
+                "/etc/systemd/system/multi-user.target.wants/cups.service");
+  registry_.Add(std::make_unique<UnlinkAction>());
+  check_.enforce = packs::Enforcement{"test.unlink", {}};
+  check_.enforce->with["path"] = packs::Param::One("{{row.path}}");
+  verdict_.columns = {"path"};
+  verdict_.rows = {{Value("/etc/systemd/system/multi-user.target.wants/cups.service")}};
+  packs::Remediation r = Enforce(*host_, registry_, check_, verdict_, {}, options_);
+  ASSERT_EQ(r.outcome, "applied") << r.message;
+  EXPECT_FALSE(std::filesystem::is_symlink(
+      root_.path() + "/etc/systemd/system/multi-user.target.wants/cups.service"));
+  EXPECT_EQ(Read("/lib/systemd/system/cups.service"), "[Unit]\n");
+
+  // The snapshot holds the link, and restoring it brings the link back.
+  auto snapshots = ListSnapshots(*store_, "/etc/systemd/system/multi-user.target.wants/cups.service");
+  ASSERT_TRUE(snapshots.ok());
+  ASSERT_EQ(snapshots->size(), 1u);
+  EXPECT_EQ(snapshots->front().kind, Snapshot::Kind::kSymlink);
+  ASSERT_TRUE(RestoreSnapshot(*host_, snapshots->front(), nullptr, "test").ok());
+  EXPECT_EQ(std::filesystem::read_symlink(root_.path() +
+                                          "/etc/systemd/system/multi-user.target.wants/cups.service"),
+            "/lib/systemd/system/cups.service");
+}
+
+TEST_F(ApplierTest, ContentEditsThroughASymlinkChangeTheTarget) {
+  OpenState();
+  root_.WriteFile("/etc/real.conf", "alpha\n");
+  root_.Symlink("real.conf", "/etc/link.conf");
+  verdict_.rows = {{Value("/etc/link.conf"), Value("beta")}};
+  packs::Remediation r = Enforce(*host_, registry_, check_, verdict_, {}, options_);
+  ASSERT_EQ(r.outcome, "applied") << r.message;
+  EXPECT_TRUE(std::filesystem::is_symlink(root_.path() + "/etc/link.conf"));
+  EXPECT_EQ(Read("/etc/real.conf"), "alpha\nbeta\n");
 }
 
 TEST(UnifiedDiffTest, MatchesDiffU) {
