@@ -16,6 +16,7 @@
 #include "engine/packs/evaluate.h"
 #include "engine/packs/loader.h"
 #include "engine/packs/report.h"
+#include "engine/packs/report_html.h"
 #include "engine/store/store.h"
 #include "packs/embedded.h"
 
@@ -182,8 +183,8 @@ int RunCheck(const std::vector<std::string>& args) {
   }
   if (flags.positionals().empty()) return usage("name at least one PACK (e.g. iec62443)");
   const std::string format = *flags.Get("format");
-  if (format != "text" && format != "json" && format != "csv") {
-    return usage("--format must be text, json or csv, not '" + format + "'");
+  if (format != "text" && format != "json" && format != "csv" && format != "html") {
+    return usage("--format must be text, json, csv or html, not '" + format + "'");
   }
   const bool dry_run = flags.IsSet("dry-run");
   const bool enforce = flags.IsSet("enforce") || dry_run;
@@ -197,8 +198,7 @@ int RunCheck(const std::vector<std::string>& args) {
 
   packs::Params vars;
   if (auto file = flags.Get("vars")) {
-    auto machine = Host::Open("/");
-    auto content = (*machine)->ReadFile(*file, 1u << 20);
+    auto content = ReadLocalFile(*file, 1u << 20);
     if (!content.ok()) return fail(content.status().message());
     auto parsed = packs::ParseVars(*file, *content);
     if (!parsed.ok()) return fail(parsed.status().message());
@@ -221,8 +221,7 @@ int RunCheck(const std::vector<std::string>& args) {
   std::optional<std::string> catalog_text = bundle->catalog;
   std::string catalog_name = bundle->catalog_name;
   if (auto file = flags.Get("catalog")) {
-    auto machine = Host::Open("/");
-    auto content = (*machine)->ReadFile(*file, 16u << 20);
+    auto content = ReadLocalFile(*file, 16u << 20);
     if (!content.ok()) return fail(content.status().message());
     catalog_text = std::move(*content);
     catalog_name = *file;
@@ -316,6 +315,8 @@ int RunCheck(const std::vector<std::string>& args) {
     text = packs::ReportJson(report) + "\n";
   } else if (format == "csv") {
     text = packs::ReportCsv(report);
+  } else if (format == "html") {
+    text = packs::ReportHtml(report, catalog);
   } else {
     text = packs::ReportText(report, catalog);
   }

@@ -1,5 +1,7 @@
 #include "cli/local_engine.h"
 
+#include <filesystem>
+
 #include "tables/builtin.h"
 
 namespace vigil::cli {
@@ -22,6 +24,22 @@ Result<LocalEngine> OpenLocalEngine(const FlagSet& flags) {
   VIGIL_RETURN_IF_ERROR(tables::RegisterBuiltinTables(*engine.registry));
   VIGIL_ASSIGN_OR_RETURN(engine.database, Database::Open(*engine.registry, *engine.host));
   return engine;
+}
+
+Result<std::string> ReadLocalFile(const std::string& path, size_t max_bytes) {
+  if (path.empty()) return Status::InvalidArgument("empty file name");
+  std::string absolute = path;
+  if (absolute[0] != '/') {
+    std::error_code ec;
+    absolute = std::filesystem::absolute(path, ec).string();
+    if (ec) return Status::IoError("cannot resolve " + path + ": " + ec.message());
+  }
+  VIGIL_ASSIGN_OR_RETURN(auto machine, Host::Open("/"));
+  auto content = machine->ReadFile(absolute, max_bytes);
+  if (!content.ok() && absolute != path) {
+    return Status(content.status()).WithContext(path);
+  }
+  return content;
 }
 
 }  // namespace vigil::cli

@@ -22,4 +22,8 @@ struct LocalEngine {
 void AddEngineFlags(FlagSet& flags);
 Result<LocalEngine> OpenLocalEngine(const FlagSet& flags);
 
+// Reads a file of this machine named on the command line (packs, --vars, --catalog): never under
+// --root, and relative to the working directory.
+Result<std::string> ReadLocalFile(const std::string& path, size_t max_bytes);
+
 }  // namespace vigil::cli

@@ -1,5 +1,6 @@
 // `vigil packs validate PATH...`: loads pack files and prints every problem at once, each with
 // its file, JSON pointer and check id. Exit 0 when all are valid, 1 when any problem was found.
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -40,13 +41,13 @@ int RunPacks(const std::vector<std::string>& args) {
   // The catalogue: named, or catalog.json in the first directory given.
   std::optional<packs::Catalog> catalog;
   std::string catalog_path = flags.Get("catalog").value_or("");
-  if (catalog_path.empty() && engine->host->IsDirectory(paths[0])) {
+  // Pack files are on this machine, not under --root: relative paths are from here.
+  if (catalog_path.empty() && std::filesystem::is_directory(paths[0])) {
     std::string beside = JoinPath(paths[0], "catalog.json");
-    if (engine->host->Exists(beside)) catalog_path = beside;
+    if (std::filesystem::exists(beside)) catalog_path = beside;
   }
   if (!catalog_path.empty()) {
-    auto machine = Host::Open("/");
-    auto content = (*machine)->ReadFile(catalog_path);
+    auto content = ReadLocalFile(catalog_path, 16u << 20);
     if (!content.ok()) {
       std::cerr << "vigil packs: " << content.status().message() << "\n";
       return 2;

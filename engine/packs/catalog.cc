@@ -116,9 +116,6 @@ Result<Catalog> ParseCatalog(std::string_view file, std::string_view content) {
                    "must be machine, detect_only, organisational or not_covered");
       }
       bool checked = sr.coverage == Coverage::kMachine || sr.coverage == Coverage::kDetectOnly;
-      if (checked && sr.checks.empty()) {
-        in.Problem(where + "/checks", sr.id + " is " + coverage + " but names no checks");
-      }
       if (!checked && sr.note.empty()) {
         in.Problem(where + "/note", sr.id + " is " + coverage +
                                         ": the note must say why, or what evidence to attach");

@@ -36,7 +36,9 @@ struct Requirement {
   std::vector<Enhancement> enhancements;
   std::map<std::string, std::vector<std::string>> frameworks;  // "nist-800-53" -> {"IA-2"}
   Coverage coverage = Coverage::kNotCovered;
-  std::vector<std::string> checks;  // ids of the checks that evidence it
+  // Optional: ids of checks that evidence it. The report derives an SR's checks from the packs'
+  // `sr` fields, so the shipped catalogue names none.
+  std::vector<std::string> checks;
   std::string note;
 };
 

@@ -121,12 +121,16 @@ Verdict EvaluateCheck(Database& database, const Pack& pack, const Check& check,
 
 std::vector<Verdict> EvaluatePacks(Database& database, const std::vector<Pack>& packs,
                                    const EvaluateOptions& options) {
+  // One evaluation sees one state of the host, read once: checks that ask the same table
+  // (deb_packages, nftables_rules, systemd_units, ...) share its rows.
+  database.HoldRows(true);
   std::vector<Verdict> verdicts;
   for (const Pack& pack : packs) {
     for (const Check& check : pack.checks) {
       verdicts.push_back(EvaluateCheck(database, pack, check, options));
     }
   }
+  database.HoldRows(false);
   return verdicts;
 }
 

@@ -31,6 +31,7 @@ Value BindValue(const Param& param);
 Verdict EvaluateCheck(Database& database, const Pack& pack, const Check& check,
                       const EvaluateOptions& options);
 
+// Every check of every pack, in order, against one state of the host (Database::HoldRows).
 std::vector<Verdict> EvaluatePacks(Database& database, const std::vector<Pack>& packs,
                                    const EvaluateOptions& options);
 

@@ -215,7 +215,9 @@ CheckReport BuildReport(const Catalog& catalog, const std::vector<Pack>& packs,
     }
     result.status = SrStatus(sr, mine, target_sl);
     if (result.status == "not_applicable" && result.note.empty()) {
-      result.note = "applies from SL " + std::to_string(sr.sl);
+      result.note = sr.sl > target_sl ? "applies from SL " + std::to_string(sr.sl)
+                                      : "no check of it applies at SL " +
+                                            std::to_string(target_sl) + " on this host";
     }
     ++report.sr_counts[result.status];
     report.srs.push_back(std::move(result));

@@ -279,13 +279,18 @@ void Bridge::BeginStatement(std::optional<std::chrono::steady_clock::time_point>
   deadline_ = deadline;
   missing_required_ = Status::Ok();
   warnings_.clear();
-  cache_.clear();
+  if (!hold_) cache_.clear();
   table_error_ = Status::Ok();
 }
 
 void Bridge::EndStatement() {
-  cache_.clear();
+  if (!hold_) cache_.clear();
   deadline_.reset();
+}
+
+void Bridge::HoldRows(bool hold) {
+  hold_ = hold;
+  if (!hold) cache_.clear();
 }
 
 Result<std::shared_ptr<const Bridge::Rows>> Bridge::Scan(const Table& table,
@@ -300,14 +305,14 @@ Result<std::shared_ptr<const Bridge::Rows>> Bridge::Scan(const Table& table,
   if (deadline_) ctx.SetDeadline(*deadline_);
   ctx.SetWarningSink(&warnings_);
   std::string key = schema.name;
-  key += '\x1f';
-  key += plan;
+  uint64_t used = ~uint64_t{0};
   std::istringstream tokens(plan);
   std::string token;
   int arg = 0;
   while (tokens >> token) {
     if (token[0] == 'u') {
-      ctx.SetUsedColumns(std::strtoull(token.c_str() + 1, nullptr, 16));
+      used = std::strtoull(token.c_str() + 1, nullptr, 16);
+      ctx.SetUsedColumns(used);
       continue;
     }
     if (arg >= argc) return Status::Internal("plan of " + schema.name + " names too many values");
@@ -327,10 +332,16 @@ Result<std::shared_ptr<const Bridge::Rows>> Bridge::Scan(const Table& table,
       constraint.values.push_back(ToValue(value));
     }
     key += '\x1e';
+    key += token;
+    key += '\x1f';
     for (const Value& v : constraint.values) AppendKey(key, v);
     ctx.AddConstraint(static_cast<int>(column), std::move(constraint));
   }
-  if (auto cached = cache_.find(key); cached != cache_.end()) return cached->second;
+  // Rows computed for a superset of the columns serve too.
+  auto& entries = cache_[key];
+  for (const Cached& c : entries) {
+    if ((c.used & used) == used) return c.rows;
+  }
 
   VIGIL_RETURN_IF_ERROR(ctx.CheckDeadline());
   ++generate_calls_;
@@ -340,7 +351,7 @@ Result<std::shared_ptr<const Bridge::Rows>> Bridge::Scan(const Table& table,
     return table_error_;
   }
   auto shared = std::make_shared<const Rows>(std::move(rows).value());
-  cache_.emplace(std::move(key), shared);
+  entries.push_back({used, shared});
   return shared;
 }
 

@@ -54,6 +54,11 @@ class Bridge {
   void BeginStatement(std::optional<std::chrono::steady_clock::time_point> deadline);
   void EndStatement();
 
+  // While held, generated rows outlive their statement: a later statement that scans a table
+  // with the same constraints, needing no column the cached rows lack, reuses them. For a run
+  // of statements that should see one state of the host (all checks of one evaluation).
+  void HoldRows(bool hold);
+
   // The error of the last table whose generate() failed in this statement (ok if none).
   const Status& table_error() const { return table_error_; }
   size_t generate_calls() const { return generate_calls_; }
@@ -74,8 +79,13 @@ class Bridge {
   const Host& host_;
   std::vector<std::unique_ptr<Module>> modules_;
   std::optional<std::chrono::steady_clock::time_point> deadline_;
-  // One statement's generated rows, by table, plan and constraint values.
-  std::map<std::string, std::shared_ptr<const Rows>> cache_;
+  // Generated rows by table and constraint values, each with the columns it computed.
+  struct Cached {
+    uint64_t used = 0;
+    std::shared_ptr<const Rows> rows;
+  };
+  std::map<std::string, std::vector<Cached>> cache_;
+  bool hold_ = false;
   Status table_error_;
   Status missing_required_;
   std::vector<std::string> warnings_;

@@ -337,6 +337,8 @@ bool IsCompleteStatement(const std::string& sql) { return sqlite3_complete(sql.c
 
 const std::vector<std::string>& Database::warnings() const { return impl_->bridge.warnings(); }
 
+void Database::HoldRows(bool hold) { impl_->bridge.HoldRows(hold); }
+
 size_t Database::generate_calls() const { return impl_->bridge.generate_calls(); }
 
 }  // namespace vigil

@@ -70,6 +70,11 @@ class Database {
   // packs at load time.
   Result<std::vector<std::string>> Check(std::string_view sql);
 
+  // While held, rows a table generated for one statement are reused by later statements that
+  // scan it with the same constraints (and need no other columns), until released: a batch of
+  // statements sees one state of the host and reads it once. Releasing drops the rows.
+  void HoldRows(bool hold);
+
   // How many times tables were generated (cache misses) since the Database was opened.
   size_t generate_calls() const;
 

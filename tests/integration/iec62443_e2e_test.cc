@@ -140,9 +140,8 @@ class Iec62443EndToEnd : public ::testing::TestWithParam<PackCase> {
   }
   std::string PackFile() const { return kPacks + "/" + GetParam().pack + ".json"; }
   std::vector<std::string> Base(const std::string& root) const {
-    std::vector<std::string> args = {"check", PackFile(), "--root", root, "--format", "json"};
-    if (fs::exists(kPacks + "/catalog.json")) args = With(args, {"--catalog", kPacks + "/catalog.json"});
-    return args;
+    return {"check", PackFile(), "--catalog", kPacks + "/catalog.json", "--root", root,
+            "--format", "json"};
   }
   std::vector<std::string> With(std::vector<std::string> args,
                                 std::initializer_list<std::string> more) const {

@@ -171,6 +171,33 @@ TEST_F(BridgeTest, SelfJoinGeneratesOncePerStatement) {
   EXPECT_EQ(db_->generate_calls() - before, 2u);
 }
 
+TEST_F(BridgeTest, HeldRowsServeLaterStatementsNeedingNoMoreColumns) {
+  db_->HoldRows(true);
+  size_t before = db_->generate_calls();
+  QueryResult wide = Run("SELECT id, payload FROM recorder");
+  QueryResult narrow = Run("SELECT id FROM recorder WHERE payload = 'ccc'");
+  EXPECT_EQ(db_->generate_calls() - before, 1u);  // id+payload rows cover id
+  ASSERT_EQ(narrow.rows.size(), 1u);
+  EXPECT_EQ(narrow.rows[0][0].integer(), 3);
+  // Other constraint values, and columns the cached rows lack, generate again.
+  Run("SELECT id FROM recorder WHERE id = 4");
+  EXPECT_EQ(db_->generate_calls() - before, 2u);
+  Run("SELECT id FROM recorder WHERE id = 4");
+  EXPECT_EQ(db_->generate_calls() - before, 2u);
+  db_->HoldRows(false);
+  Run("SELECT id, payload FROM recorder");
+  EXPECT_EQ(db_->generate_calls() - before, 3u);  // released: read again
+
+  // Narrow rows do not serve a wider question.
+  db_->HoldRows(true);
+  Run("SELECT id FROM recorder");
+  QueryResult payload = Run("SELECT payload FROM recorder WHERE id = 2");
+  EXPECT_EQ(db_->generate_calls() - before, 5u);
+  ASSERT_EQ(payload.rows.size(), 1u);
+  EXPECT_EQ(payload.rows[0][0].text(), "bbb");
+  db_->HoldRows(false);
+}
+
 TEST_F(BridgeTest, RequiredColumnUnboundFailsNamingIt) {
   auto r = db_->Query("SELECT * FROM needs_path");
   ASSERT_FALSE(r.ok());
