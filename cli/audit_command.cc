@@ -11,7 +11,6 @@
 namespace vigil::cli {
 namespace {
 
-
 constexpr const char* kAuditUsage =
     "Usage: vigil audit show|verify [OPTIONS]\n"
     "\n"

@@ -16,5 +16,6 @@ int RunDocs(const std::vector<std::string>& args);
 int RunPacks(const std::vector<std::string>& args);
 int RunAudit(const std::vector<std::string>& args);
 int RunCheck(const std::vector<std::string>& args);
+int RunSnapshots(const std::vector<std::string>& args);
 
 }  // namespace vigil::cli

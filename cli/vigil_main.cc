@@ -19,6 +19,7 @@ constexpr const char* kUsage =
     "  check PACK      Evaluate compliance packs (iec62443); --enforce repairs, --dry-run shows\n"
     "  packs validate  Validate pack files and print every problem\n"
     "  audit verify    Check the audit chain (audit show prints its records)\n"
+    "  snapshots       List or restore the file contents enforcers kept before a change\n"
     "\n"
     "Options:\n"
     "  --help          Show this help (vigil COMMAND --help for a command's options)\n"
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
   if (command == "packs") return vigil::cli::RunPacks(rest);
   if (command == "audit") return vigil::cli::RunAudit(rest);
   if (command == "check") return vigil::cli::RunCheck(rest);
+  if (command == "snapshots") return vigil::cli::RunSnapshots(rest);
   std::cerr << "vigil: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

@@ -124,6 +124,42 @@ TEST_F(CheckCliTest, ABadPackIsReportedWithItsPlaceAndNothingIsChecked) {
   EXPECT_EQ(r.out, "");
 }
 
+// A repair through the real binary, then the snapshot it kept, listed and put back.
+TEST_F(CheckCliTest, EnforceKeepsASnapshotThatRestores) {
+  dir_.WriteFile("/banner/banner.json", R"json({"name": "banner", "checks": {
+      "issue-net-banner": {"sr": ["SR 1.12"], "description": "The network login banner warns.",
+        "query": "SELECT '/etc/issue.net' AS path WHERE NOT EXISTS (SELECT 1 FROM file_lines WHERE path = '/etc/issue.net' AND text LIKE 'Authorized use only%')",
+        "enforce": {"action": "banner.set",
+                    "with": {"path": "{{row.path}}", "text": "Authorized use only."}}}}})json");
+  root_.WriteFile("/etc/issue.net", "Debian GNU/Linux 12\n");
+  const std::string state = dir_.path() + "/state";
+  const std::string pack = dir_.path() + "/banner/banner.json";
+
+  ProcessResult r = Vigil({"check", pack, "--root", root_.path(), "--enforce", "--state-dir", state});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("FIXED issue-net-banner"));
+  EXPECT_THAT(r.out, HasSubstr("-Debian GNU/Linux 12\n      +Authorized use only."));
+
+  r = Vigil({"snapshots", "list", "/etc/issue.net", "--root", root_.path(), "--state-dir", state});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::StartsWith("1\t"));
+  EXPECT_THAT(r.out, HasSubstr("\tfile\t"));
+
+  r = Vigil({"snapshots", "restore", "/etc/issue.net", "--root", root_.path(), "--state-dir",
+             state});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream in(root_.path() + "/etc/issue.net");
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), "Debian GNU/Linux 12\n");
+  r = Vigil({"audit", "show", "--state-dir", state});
+  EXPECT_THAT(r.out, HasSubstr("snapshot.restored"));
+
+  r = Vigil({"snapshots", "list", "/etc/motd", "--root", root_.path(), "--state-dir", state});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("no snapshots of /etc/motd"));
+}
+
 TEST_F(CheckCliTest, UsageErrors) {
   EXPECT_EQ(Vigil({"check"}).exit_code, 2);
   ProcessResult r = Vigil({"check", Pack(), "--format", "pdf"});
