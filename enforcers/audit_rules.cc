@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "enforcers/internal/system_text.h"
+#include "enforcers/internal/action_text.h"
 #include "enforcers/system_actions.h"
 
 namespace vigil::enforcers {
@@ -126,7 +126,7 @@ std::string SyntaxError(const std::vector<std::string>& w) {
 }
 
 bool IsActive(std::string_view line) {
-  std::string_view t = system_text::Trim(line);
+  std::string_view t = action_text::Trim(line);
   return !t.empty() && t[0] != '#';
 }
 
@@ -146,26 +146,24 @@ class AuditRules final : public Action {
 
   Result<Plan> PlanFix(const Host& host, const packs::Params& args) const override {
     VIGIL_ASSIGN_OR_RETURN(std::string file,
-                           system_text::OneParam(kName, args, "file", kDefaultFile));
-    VIGIL_RETURN_IF_ERROR(system_text::CheckHostPath(kName, "file", file));
+                           action_text::OneParam(kName, args, "file", kDefaultFile));
+    VIGIL_RETURN_IF_ERROR(action_text::CheckHostPath(kName, "file", file));
     VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> raw,
-                           system_text::ListParam(kName, args, "rules"));
+                           action_text::ListParam(kName, args, "rules"));
     if (raw.empty()) return Status::InvalidArgument(std::string(kName) + ": rules is empty");
     std::vector<std::string> rules;
     for (const std::string& r : raw) {
-      std::vector<std::string> words = system_text::Words(r);
+      std::vector<std::string> words = action_text::Words(r);
       if (std::string error = SyntaxError(words); !error.empty()) {
         return Status::InvalidArgument(std::string(kName) + ": rule '" + r + "' " + error);
       }
-      rules.push_back(system_text::CollapseSpaces(r));
+      rules.push_back(action_text::CollapseSpaces(r));
     }
 
-    auto current = host.ReadFile(file);
-    if (!current.ok() && current.status().code() != StatusCode::kNotFound) {
-      return current.status().WithContext(std::string(kName));
-    }
-    const bool exists = current.ok();
-    system_text::Lines lines = system_text::Lines::Split(exists ? *current : "");
+    auto current = action_text::ReadIfExists(host, file);
+    if (!current.ok()) return current.status().WithContext(std::string(kName));
+    const bool exists = current->has_value();
+    action_text::TextLines lines = action_text::TextLines::Split(exists ? **current : "");
 
     // Rules already in force through the other files augenrules reads.
     std::set<std::string> elsewhere;
@@ -177,8 +175,8 @@ class AuditRules final : public Action {
           if (other == file) continue;
           auto text = host.ReadFile(other);
           if (!text.ok()) continue;
-          for (const std::string& l : system_text::Lines::Split(*text).lines) {
-            if (IsActive(l)) elsewhere.insert(system_text::CollapseSpaces(l));
+          for (const std::string& l : action_text::TextLines::Split(*text).lines) {
+            if (IsActive(l)) elsewhere.insert(action_text::CollapseSpaces(l));
           }
         }
       }
@@ -189,10 +187,10 @@ class AuditRules final : public Action {
     for (const std::string& rule : rules) {
       bool present = elsewhere.contains(rule);
       for (const std::string& l : lines.lines) {
-        present = present || (IsActive(l) && system_text::CollapseSpaces(l) == rule);
+        present = present || (IsActive(l) && action_text::CollapseSpaces(l) == rule);
       }
       if (present) continue;
-      const std::string flag = system_text::Words(rule)[0];
+      const std::string flag = action_text::Words(rule)[0];
       if (flag == "-e") {
         // One -e, last: an -e line that already ends the file takes the new value in place;
         // any other is retired and the new one appended.
@@ -201,7 +199,7 @@ class AuditRules final : public Action {
         for (size_t i = 0; i < lines.lines.size(); ++i) {
           if (!IsActive(lines.lines[i])) continue;
           last_active = i;
-          if (system_text::Words(lines.lines[i])[0] == "-e") at.push_back(i);
+          if (action_text::Words(lines.lines[i])[0] == "-e") at.push_back(i);
         }
         if (at.size() == 1 && at[0] == last_active) {
           lines.lines[at[0]] = rule;
@@ -216,7 +214,7 @@ class AuditRules final : public Action {
         // A setting: the first line of the same option takes the new value; repeats retire.
         bool replaced = false;
         for (std::string& l : lines.lines) {
-          if (!IsActive(l) || system_text::Words(l)[0] != flag) continue;
+          if (!IsActive(l) || action_text::Words(l)[0] != flag) continue;
           l = replaced ? "# vigil: " + l : rule;
           replaced = true;
         }
@@ -228,7 +226,7 @@ class AuditRules final : public Action {
       // Before the file's -e line, which must stay last.
       size_t at = lines.lines.size();
       for (size_t i = 0; i < lines.lines.size(); ++i) {
-        if (IsActive(lines.lines[i]) && system_text::Words(lines.lines[i])[0] == "-e") {
+        if (IsActive(lines.lines[i]) && action_text::Words(lines.lines[i])[0] == "-e") {
           at = i;
           break;
         }
@@ -247,12 +245,8 @@ class AuditRules final : public Action {
         lines.lines.push_back("# Written by vigil (audit.rules).");
       lines.lines.push_back(enable.front());
     }
-    lines.final_newline = true;
-    FileEdit edit;
-    edit.path = file;
-    edit.content = lines.Join();
-    edit.mode_if_new = 0640;
-    plan.files.push_back(std::move(edit));
+    lines.trailing_newline = true;
+    plan.files.push_back(action_text::ContentEdit(file, lines.Join(), 0640));
     if (in_rules_dir) {
       plan.commands.push_back({PlannedCommand::When::kApply, {"augenrules", "--load"}});
     } else {

@@ -2,7 +2,7 @@
 #include <string>
 
 #include "enforcers/file_actions.h"
-#include "enforcers/internal/files_text.h"
+#include "enforcers/internal/action_text.h"
 
 namespace vigil::enforcers {
 namespace {
@@ -10,24 +10,25 @@ namespace {
 constexpr std::string_view kAction = "banner.set";
 
 Result<Plan> PlanBannerSet(const Host& host, const packs::Params& args) {
-  const std::string path = files_text::Arg(args, "path");
-  std::string text = files_text::Arg(args, "text");
-  VIGIL_RETURN_IF_ERROR(files_text::CheckAbsolutePath(kAction, "path", path));
-  if (files_text::Trim(text).empty()) return files_text::BadArg(kAction, "text", text, "is empty");
+  const std::string path = action_text::Arg(args, "path");
+  std::string text = action_text::Arg(args, "text");
+  VIGIL_RETURN_IF_ERROR(action_text::CheckAbsolutePath(kAction, "path", path));
+  if (action_text::Trim(text).empty())
+    return action_text::BadArg(kAction, "text", text, "is empty");
   if (text.find('\0') != std::string::npos) {
-    return files_text::BadArg(kAction, "text", text, "contains a NUL byte");
+    return action_text::BadArg(kAction, "text", text, "contains a NUL byte");
   }
   if (text.back() != '\n') text += '\n';
-  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> content, files_text::ReadIfExists(host, path));
+  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> content, action_text::ReadIfExists(host, path));
   Plan plan;
-  if (content != text) plan.files.push_back(files_text::ContentEdit(path, text));
+  if (content != text) plan.files.push_back(action_text::ContentEdit(path, text));
   return plan;
 }
 
 }  // namespace
 
 std::unique_ptr<Action> MakeBannerSet() {
-  return files_text::MakeFunctionAction(
+  return action_text::MakeFunctionAction(
       {std::string(kAction),
        "Makes a login banner file hold the given text.",
        {{"path", true, false, "the banner file, e.g. /etc/issue.net"},

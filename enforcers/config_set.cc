@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "enforcers/file_actions.h"
-#include "enforcers/internal/files_text.h"
+#include "enforcers/internal/action_text.h"
 
 namespace vigil::enforcers {
 namespace {
 
-using files_text::TextLines;
+using action_text::TextLines;
 
 constexpr std::string_view kAction = "config.set";
 
@@ -28,20 +28,20 @@ struct KeyValueLine {
 // Splits "  key = value" at the first blank or '='; nullopt for a line without a key.
 std::optional<KeyValueLine> ParseKeyValue(std::string_view line) {
   size_t i = 0;
-  while (i < line.size() && files_text::IsBlank(line[i])) ++i;
+  while (i < line.size() && action_text::IsBlank(line[i])) ++i;
   KeyValueLine out;
   out.key_start = i;
-  while (i < line.size() && !files_text::IsBlank(line[i]) && line[i] != '=') ++i;
+  while (i < line.size() && !action_text::IsBlank(line[i]) && line[i] != '=') ++i;
   out.key = std::string(line.substr(out.key_start, i - out.key_start));
   if (out.key.empty()) return std::nullopt;
   const size_t sep_start = i;
   bool equals = false;
-  while (i < line.size() && (files_text::IsBlank(line[i]) || (line[i] == '=' && !equals))) {
+  while (i < line.size() && (action_text::IsBlank(line[i]) || (line[i] == '=' && !equals))) {
     if (line[i] == '=') equals = true;
     ++i;
   }
   out.separator = std::string(line.substr(sep_start, i - sep_start));
-  out.value = std::string(files_text::Trim(line.substr(i)));
+  out.value = std::string(action_text::Trim(line.substr(i)));
   return out;
 }
 
@@ -52,39 +52,39 @@ bool IsComment(std::string_view trimmed) {
 // The section a header line opens ("[Journal]" -> "Journal"), or nullopt.
 std::optional<std::string> SectionHeader(std::string_view trimmed) {
   if (trimmed.size() < 2 || trimmed.front() != '[' || trimmed.back() != ']') return std::nullopt;
-  return std::string(files_text::Trim(trimmed.substr(1, trimmed.size() - 2)));
+  return std::string(action_text::Trim(trimmed.substr(1, trimmed.size() - 2)));
 }
 
 Result<Plan> PlanConfigSet(const Host& host, const packs::Params& args) {
-  const std::string path = files_text::Arg(args, "path");
-  const std::string key = files_text::Arg(args, "key");
-  const std::string value = files_text::Arg(args, "value");
-  const std::string section = files_text::Arg(args, "section");
-  VIGIL_RETURN_IF_ERROR(files_text::CheckAbsolutePath(kAction, "path", path));
-  VIGIL_RETURN_IF_ERROR(files_text::CheckKey(kAction, "key", key));
+  const std::string path = action_text::Arg(args, "path");
+  const std::string key = action_text::Arg(args, "key");
+  const std::string value = action_text::Arg(args, "value");
+  const std::string section = action_text::Arg(args, "section");
+  VIGIL_RETURN_IF_ERROR(action_text::CheckAbsolutePath(kAction, "path", path));
+  VIGIL_RETURN_IF_ERROR(action_text::CheckKey(kAction, "key", key));
   if (key.front() == '[' || key.front() == ';') {
-    return files_text::BadArg(kAction, "key", key, "is not a key");
+    return action_text::BadArg(kAction, "key", key, "is not a key");
   }
-  VIGIL_RETURN_IF_ERROR(files_text::CheckOneLine(kAction, "value", value, /*allow_empty=*/true));
-  if (files_text::Trim(value) != value) {
-    return files_text::BadArg(kAction, "value", value, "has leading or trailing blanks");
+  VIGIL_RETURN_IF_ERROR(action_text::CheckOneLine(kAction, "value", value, /*allow_empty=*/true));
+  if (action_text::Trim(value) != value) {
+    return action_text::BadArg(kAction, "value", value, "has leading or trailing blanks");
   }
-  if (files_text::HasArg(args, "separator")) {
-    const std::string separator = files_text::Arg(args, "separator");
-    VIGIL_RETURN_IF_ERROR(files_text::CheckOneLine(kAction, "separator", separator));
+  if (action_text::HasArg(args, "separator")) {
+    const std::string separator = action_text::Arg(args, "separator");
+    VIGIL_RETURN_IF_ERROR(action_text::CheckOneLine(kAction, "separator", separator));
     if (separator.find_first_not_of(" \t=:") != std::string::npos) {
-      return files_text::BadArg(kAction, "separator", separator,
-                                "may hold only blanks, '=' or ':'");
+      return action_text::BadArg(kAction, "separator", separator,
+                                 "may hold only blanks, '=' or ':'");
     }
   }
-  if (files_text::HasArg(args, "section")) {
-    VIGIL_RETURN_IF_ERROR(files_text::CheckOneLine(kAction, "section", section));
+  if (action_text::HasArg(args, "section")) {
+    VIGIL_RETURN_IF_ERROR(action_text::CheckOneLine(kAction, "section", section));
     if (section.find_first_of("[]") != std::string::npos) {
-      return files_text::BadArg(kAction, "section", section, "must not contain '[' or ']'");
+      return action_text::BadArg(kAction, "section", section, "must not contain '[' or ']'");
     }
   }
 
-  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> content, files_text::ReadIfExists(host, path));
+  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> content, action_text::ReadIfExists(host, path));
   TextLines text = TextLines::Split(content.value_or(""));
 
   std::string current;  // the section of the line being read
@@ -94,7 +94,7 @@ Result<Plan> PlanConfigSet(const Host& host, const packs::Params& args) {
   size_t section_end = text.lines.size();  // after the last non-blank line of the section
   for (size_t i = 0; i < text.lines.size(); ++i) {
     std::string& line = text.lines[i];
-    const std::string_view trimmed = files_text::Trim(line);
+    const std::string_view trimmed = action_text::Trim(line);
     if (auto header = SectionHeader(trimmed)) {
       current = *header;
       if (!section.empty() && current == section) {
@@ -122,11 +122,11 @@ Result<Plan> PlanConfigSet(const Host& host, const packs::Params& args) {
     changed = true;
   }
   if (!set) {
-    std::string separator = files_text::Arg(args, "separator", file_separator);
+    std::string separator = action_text::Arg(args, "separator", file_separator);
     if (separator.empty()) separator = " = ";
     const std::string new_line = key + separator + value;
     if (!section_found) {
-      if (!text.lines.empty() && !files_text::Trim(text.lines.back()).empty()) {
+      if (!text.lines.empty() && !action_text::Trim(text.lines.back()).empty()) {
         text.Insert(text.lines.size(), "");
       }
       text.Insert(text.lines.size(), "[" + section + "]");
@@ -139,14 +139,14 @@ Result<Plan> PlanConfigSet(const Host& host, const packs::Params& args) {
     changed = true;
   }
   Plan plan;
-  if (changed) plan.files.push_back(files_text::ContentEdit(path, text.Join()));
+  if (changed) plan.files.push_back(action_text::ContentEdit(path, text.Join()));
   return plan;
 }
 
 }  // namespace
 
 std::unique_ptr<Action> MakeConfigSet() {
-  return files_text::MakeFunctionAction(
+  return action_text::MakeFunctionAction(
       {std::string(kAction),
        "Sets a key to a value in a key/value or INI configuration file.",
        {{"path", true, false, "the file, e.g. /etc/security/pwquality.conf"},

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "enforcers/file_actions.h"
-#include "enforcers/internal/files_text.h"
+#include "enforcers/internal/action_text.h"
 
 namespace vigil::enforcers {
 namespace {
@@ -15,7 +15,7 @@ std::optional<unsigned long> LookUpId(const Host& host, std::string_view file,
                                       std::string_view name) {
   Result<std::string> text = host.ReadFile(file);
   if (!text.ok()) return std::nullopt;
-  auto record = files_text::FindColonRecord(*text, name);
+  auto record = action_text::FindColonRecord(*text, name);
   if (!record || record->size() < 3 || (*record)[2].empty() ||
       (*record)[2].find_first_not_of("0123456789") != std::string::npos ||
       (*record)[2].size() > 9) {
@@ -25,27 +25,27 @@ std::optional<unsigned long> LookUpId(const Host& host, std::string_view file,
 }
 
 Result<Plan> PlanFileMode(const Host& host, const packs::Params& args) {
-  const std::string path = files_text::Arg(args, "path");
-  const std::string mode_text = files_text::Arg(args, "mode");
-  VIGIL_RETURN_IF_ERROR(files_text::CheckAbsolutePath(kAction, "path", path));
+  const std::string path = action_text::Arg(args, "path");
+  const std::string mode_text = action_text::Arg(args, "mode");
+  VIGIL_RETURN_IF_ERROR(action_text::CheckAbsolutePath(kAction, "path", path));
   if (mode_text.empty() || mode_text.size() > 5 ||
       mode_text.find_first_not_of("01234567") != std::string::npos ||
       std::stoul(mode_text, nullptr, 8) > 07777) {
-    return files_text::BadArg(kAction, "mode", mode_text, "is not an octal mode such as 0640");
+    return action_text::BadArg(kAction, "mode", mode_text, "is not an octal mode such as 0640");
   }
   const mode_t allowed = static_cast<mode_t>(std::stoul(mode_text, nullptr, 8));
   std::optional<unsigned long> uid, gid;
-  if (files_text::HasArg(args, "owner")) {
-    const std::string owner = files_text::Arg(args, "owner");
-    VIGIL_RETURN_IF_ERROR(files_text::CheckKey(kAction, "owner", owner));
+  if (action_text::HasArg(args, "owner")) {
+    const std::string owner = action_text::Arg(args, "owner");
+    VIGIL_RETURN_IF_ERROR(action_text::CheckKey(kAction, "owner", owner));
     uid = LookUpId(host, "/etc/passwd", owner);
-    if (!uid) return files_text::BadArg(kAction, "owner", owner, "is not a user in /etc/passwd");
+    if (!uid) return action_text::BadArg(kAction, "owner", owner, "is not a user in /etc/passwd");
   }
-  if (files_text::HasArg(args, "group")) {
-    const std::string group = files_text::Arg(args, "group");
-    VIGIL_RETURN_IF_ERROR(files_text::CheckKey(kAction, "group", group));
+  if (action_text::HasArg(args, "group")) {
+    const std::string group = action_text::Arg(args, "group");
+    VIGIL_RETURN_IF_ERROR(action_text::CheckKey(kAction, "group", group));
     gid = LookUpId(host, "/etc/group", group);
-    if (!gid) return files_text::BadArg(kAction, "group", group, "is not a group in /etc/group");
+    if (!gid) return action_text::BadArg(kAction, "group", group, "is not a group in /etc/group");
   }
 
   Result<struct stat> st = host.Stat(path);
@@ -58,8 +58,8 @@ Result<Plan> PlanFileMode(const Host& host, const packs::Params& args) {
   edit.path = canonical;
   const mode_t current = st->st_mode & 07777;
   if ((current & ~allowed) != 0) edit.mode = current & allowed;
-  if (uid && st->st_uid != *uid) edit.owner = files_text::Arg(args, "owner");
-  if (gid && st->st_gid != *gid) edit.group = files_text::Arg(args, "group");
+  if (uid && st->st_uid != *uid) edit.owner = action_text::Arg(args, "owner");
+  if (gid && st->st_gid != *gid) edit.group = action_text::Arg(args, "group");
   Plan plan;
   if (edit.mode || edit.owner || edit.group) plan.files.push_back(std::move(edit));
   return plan;
@@ -68,7 +68,7 @@ Result<Plan> PlanFileMode(const Host& host, const packs::Params& args) {
 }  // namespace
 
 std::unique_ptr<Action> MakeFileMode() {
-  return files_text::MakeFunctionAction(
+  return action_text::MakeFunctionAction(
       {std::string(kAction),
        "Removes permission bits beyond a mode and sets a file's owner and group.",
        {{"path", true, false, "the file or folder"},

@@ -6,12 +6,12 @@
 #include <vector>
 
 #include "enforcers/file_actions.h"
-#include "enforcers/internal/files_text.h"
+#include "enforcers/internal/action_text.h"
 
 namespace vigil::enforcers {
 namespace {
 
-using files_text::TextLines;
+using action_text::TextLines;
 
 constexpr std::string_view kAction = "modprobe.block";
 constexpr std::string_view kFile = "/etc/modprobe.d/vigil-block.conf";
@@ -26,25 +26,26 @@ std::string ModuleKey(std::string_view name) {
 }
 
 Result<Plan> PlanModprobeBlock(const Host& host, const packs::Params& args) {
-  const std::string module = files_text::Arg(args, "module");
-  VIGIL_RETURN_IF_ERROR(files_text::CheckOneLine(kAction, "module", module));
+  const std::string module = action_text::Arg(args, "module");
+  VIGIL_RETURN_IF_ERROR(action_text::CheckOneLine(kAction, "module", module));
   for (char c : module) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') {
-      return files_text::BadArg(kAction, "module", module, "is not a kernel module name");
+      return action_text::BadArg(kAction, "module", module, "is not a kernel module name");
     }
   }
   const std::string key = ModuleKey(module);
-  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> content, files_text::ReadIfExists(host, kFile));
+  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> content,
+                         action_text::ReadIfExists(host, kFile));
   TextLines text = TextLines::Split(content.value_or(""));
   bool install = false, blacklist = false, changed = false;
   const std::string install_line = "install " + module + " /bin/false";
   for (std::string& line : text.lines) {
-    std::vector<std::string_view> words = files_text::SplitBlanks(line);
+    std::vector<std::string_view> words = action_text::SplitBlanks(line);
     if (words.size() < 2 || ModuleKey(words[1]) != key) continue;
     if (words[0] == "blacklist") blacklist = true;
     if (words[0] != "install") continue;
     if (!install &&
-        files_text::NormalizeBlanks(line) == "install " + std::string(words[1]) + " /bin/false") {
+        action_text::NormalizeBlanks(line) == "install " + std::string(words[1]) + " /bin/false") {
       install = true;
       continue;
     }
@@ -56,7 +57,7 @@ Result<Plan> PlanModprobeBlock(const Host& host, const packs::Params& args) {
   if (!blacklist) text.Insert(text.lines.size(), "blacklist " + module);
   Plan plan;
   if (!install || !blacklist || changed) {
-    plan.files.push_back(files_text::ContentEdit(std::string(kFile), text.Join()));
+    plan.files.push_back(action_text::ContentEdit(std::string(kFile), text.Join()));
   }
   if (auto modules = host.ReadFile("/proc/modules"); modules.ok() && !plan.files.empty()) {
     for (const std::string& line : TextLines::Split(*modules).lines) {
@@ -74,10 +75,11 @@ Result<Plan> PlanModprobeBlock(const Host& host, const packs::Params& args) {
 }  // namespace
 
 std::unique_ptr<Action> MakeModprobeBlock() {
-  return files_text::MakeFunctionAction({std::string(kAction),
-                                         "Stops a kernel module from being loaded.",
-                                         {{"module", true, false, "the module, e.g. usb-storage"}}},
-                                        &PlanModprobeBlock);
+  return action_text::MakeFunctionAction(
+      {std::string(kAction),
+       "Stops a kernel module from being loaded.",
+       {{"module", true, false, "the module, e.g. usb-storage"}}},
+      &PlanModprobeBlock);
 }
 
 }  // namespace vigil::enforcers

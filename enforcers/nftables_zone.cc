@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "enforcers/internal/action_text.h"
 #include "enforcers/internal/system_text.h"
 #include "enforcers/system_actions.h"
 
@@ -43,12 +44,12 @@ Result<Conduit> ParseConduit(const std::string& text) {
     return Status::InvalidArgument(std::string(kName) + ": conduit '" + text + "' " +
                                    std::string(why));
   };
-  std::vector<std::string> words = system_text::Words(text);
+  std::vector<std::string> words = action_text::Words(text);
   if (words.size() != 1 && !(words.size() == 3 && words[1] == "from")) {
     return bad("is not \"PROTO/PORT\" or \"PROTO/PORT from CIDR\"");
   }
   Conduit c;
-  c.text = system_text::CollapseSpaces(text);
+  c.text = action_text::CollapseSpaces(text);
   size_t slash = words[0].find('/');
   if (slash == std::string::npos) return bad("has no PROTO/PORT");
   c.proto = words[0].substr(0, slash);
@@ -145,7 +146,7 @@ class NftablesZone final : public Action {
 
   Result<Plan> PlanFix(const Host& host, const packs::Params& args) const override {
     VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> zone_texts,
-                           system_text::ListParam(kName, args, "zone_cidrs"));
+                           action_text::ListParam(kName, args, "zone_cidrs"));
     if (zone_texts.empty()) {
       return Status::InvalidArgument(std::string(kName) + ": zone_cidrs is empty");
     }
@@ -156,18 +157,18 @@ class NftablesZone final : public Action {
       zone.push_back(std::move(cidr));
     }
     VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> conduit_texts,
-                           system_text::ListParam(kName, args, "conduits"));
+                           action_text::ListParam(kName, args, "conduits"));
     std::vector<Conduit> conduits;
     for (const std::string& text : conduit_texts) {
       VIGIL_ASSIGN_OR_RETURN(Conduit c, ParseConduit(text));
       conduits.push_back(std::move(c));
     }
     VIGIL_ASSIGN_OR_RETURN(std::string ssh_text,
-                           system_text::OneParam(kName, args, "ssh_port", "22"));
+                           action_text::OneParam(kName, args, "ssh_port", "22"));
     VIGIL_ASSIGN_OR_RETURN(int ssh_port, ParsePort(ssh_text, "ssh_port " + ssh_text));
     VIGIL_ASSIGN_OR_RETURN(std::string file,
-                           system_text::OneParam(kName, args, "file", kDefaultFile));
-    VIGIL_RETURN_IF_ERROR(system_text::CheckHostPath(kName, "file", file));
+                           action_text::OneParam(kName, args, "file", kDefaultFile));
+    VIGIL_RETURN_IF_ERROR(action_text::CheckHostPath(kName, "file", file));
 
     Plan plan;
     bool ssh_open = false;
@@ -200,11 +201,9 @@ class NftablesZone final : public Action {
         "\n" +
         tables;
 
-    auto current = host.ReadFile(file);
-    if (!current.ok() && current.status().code() != StatusCode::kNotFound) {
-      return current.status().WithContext(std::string(kName));
-    }
-    const bool file_matches = current.ok() && *current == content;
+    auto current = action_text::ReadIfExists(host, file);
+    if (!current.ok()) return current.status().WithContext(std::string(kName));
+    const bool file_matches = *current == content;
     if (file_matches) {
       if (!host.is_machine_root()) return plan;
       // The file is right; the kernel may still hold another ruleset.
@@ -212,11 +211,8 @@ class NftablesZone final : public Action {
       if (live.ok() && live->exit_code == 0 && live->out == tables) return plan;
       plan.notes.push_back("the live ruleset differs from " + file + "; loading it");
     } else {
-      FileEdit edit;
-      edit.path = file;
-      edit.content = content;
-      edit.mode_if_new = 0755;  // run as a script by its #! line, as Debian ships it
-      plan.files.push_back(std::move(edit));
+      // 0755 when new: run as a script by its #! line, as Debian ships it.
+      plan.files.push_back(action_text::ContentEdit(file, content, 0755));
       plan.commands.push_back(
           {PlannedCommand::When::kValidate, {"nft", "-c", "-f", "{{file:" + file + "}}"}});
     }

@@ -7,9 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "enforcers/internal/action_text.h"
 #include "enforcers/internal/system_text.h"
 #include "enforcers/system_actions.h"
 #include "engine/sql/version_compare.h"
+#include "tables/internal/dpkg_status.h"
 
 namespace vigil::enforcers {
 namespace {
@@ -35,8 +37,8 @@ std::vector<std::string> AptGet(std::vector<std::string> args) {
 std::set<std::string> DirectDependencies(std::string_view status, std::string_view name) {
   std::string value;
   bool in_stanza = false, in_field = false;
-  for (const std::string& line : system_text::Lines::Split(status).lines) {
-    if (system_text::Trim(line).empty()) {
+  for (const std::string& line : action_text::TextLines::Split(status).lines) {
+    if (action_text::Trim(line).empty()) {
       in_stanza = in_field = false;
       continue;
     }
@@ -44,7 +46,7 @@ std::set<std::string> DirectDependencies(std::string_view status, std::string_vi
       if (in_field) value += "," + line;
       continue;
     }
-    if (line.starts_with("Package:")) in_stanza = system_text::Trim(line.substr(8)) == name;
+    if (line.starts_with("Package:")) in_stanza = action_text::Trim(line.substr(8)) == name;
     in_field = in_stanza && (line.starts_with("Depends:") || line.starts_with("Pre-Depends:"));
     if (in_field) value += "," + line.substr(line.find(':') + 1);
   }
@@ -54,7 +56,7 @@ std::set<std::string> DirectDependencies(std::string_view status, std::string_vi
     size_t end = value.find_first_of(",|", start);
     if (end == std::string::npos) end = value.size();
     std::vector<std::string> words =
-        system_text::Words(std::string_view(value).substr(start, end - start));
+        action_text::Words(std::string_view(value).substr(start, end - start));
     if (!words.empty()) out.insert(words[0].substr(0, words[0].find(':')));
     start = end + 1;
   }
@@ -80,7 +82,7 @@ class PackageAction final : public Action {
   Result<Plan> PlanFix(const Host& host, const packs::Params& args) const override {
     const std::string_view action = spec_.name;
     VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> packages,
-                           system_text::ListParam(action, args, "packages"));
+                           action_text::ListParam(action, args, "packages"));
     if (packages.empty()) {
       return Status::InvalidArgument(std::string(action) + ": packages is empty");
     }
@@ -100,8 +102,8 @@ class PackageAction final : public Action {
     auto installed = [&](const std::string& p, bool files_present) -> const DebPackage* {
       for (const DebPackage& s : status) {
         if (!system_text::PackageMatches(s, p)) continue;
-        if (files_present ? system_text::DpkgFilesPresent(s.status)
-                          : system_text::DpkgState(s.status) == "installed") {
+        if (files_present ? tables::internal::DpkgFilesPresent(s.status)
+                          : tables::internal::DpkgState(s.status) == "installed") {
           return &s;
         }
       }

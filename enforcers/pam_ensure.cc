@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "enforcers/file_actions.h"
-#include "enforcers/internal/files_text.h"
+#include "enforcers/internal/action_text.h"
 
 namespace vigil::enforcers {
 namespace {
 
-using files_text::TextLines;
+using action_text::TextLines;
 
 constexpr std::string_view kAction = "pam.ensure";
 
@@ -34,7 +34,7 @@ std::vector<Token> Tokenize(std::string_view line) {
   std::vector<Token> out;
   size_t i = 0;
   while (i < line.size()) {
-    while (i < line.size() && files_text::IsBlank(line[i])) ++i;
+    while (i < line.size() && action_text::IsBlank(line[i])) ++i;
     if (i >= line.size()) break;
     Token t;
     t.begin = i;
@@ -42,7 +42,7 @@ std::vector<Token> Tokenize(std::string_view line) {
       size_t close = line.find(']', i);
       i = close == std::string_view::npos ? line.size() : close + 1;
     }
-    while (i < line.size() && !files_text::IsBlank(line[i])) ++i;
+    while (i < line.size() && !action_text::IsBlank(line[i])) ++i;
     t.end = i;
     t.text = std::string(line.substr(t.begin, t.end - t.begin));
     out.push_back(std::move(t));
@@ -53,7 +53,7 @@ std::vector<Token> Tokenize(std::string_view line) {
 // A rule line's tokens (type, control, module, arguments...), or none for comments, blank
 // lines, "@include" and lines too short to be rules.
 std::vector<Token> RuleTokens(std::string_view line) {
-  const std::string_view trimmed = files_text::Trim(line);
+  const std::string_view trimmed = action_text::Trim(line);
   if (trimmed.empty() || trimmed.front() == '#' || trimmed.front() == '@') return {};
   std::vector<Token> tokens = Tokenize(line);
   for (size_t i = 0; i < tokens.size(); ++i) {
@@ -67,7 +67,7 @@ std::vector<Token> RuleTokens(std::string_view line) {
 }
 
 std::string RuleType(const std::vector<Token>& tokens) {
-  std::string type = files_text::Lower(tokens[0].text);
+  std::string type = action_text::Lower(tokens[0].text);
   return !type.empty() && type.front() == '-' ? type.substr(1) : type;
 }
 
@@ -84,7 +84,7 @@ std::vector<LogicalLine> JoinContinuations(const std::vector<std::string>& lines
     LogicalLine logical;
     logical.physical.push_back(lines[i]);
     logical.text = lines[i];
-    const bool comment = files_text::Trim(lines[i]).starts_with('#');
+    const bool comment = action_text::Trim(lines[i]).starts_with('#');
     while (!comment && logical.text.ends_with('\\') && i + 1 < lines.size()) {
       logical.text.pop_back();
       logical.text += " " + lines[++i];
@@ -116,7 +116,7 @@ bool ValidControl(std::string_view control) {
   }
   if (control.size() < 3 || control.front() != '[' || control.back() != ']') return false;
   std::vector<std::string_view> pairs =
-      files_text::SplitBlanks(control.substr(1, control.size() - 2));
+      action_text::SplitBlanks(control.substr(1, control.size() - 2));
   if (pairs.empty()) return false;
   for (std::string_view pair : pairs) {
     size_t eq = pair.find('=');
@@ -186,40 +186,40 @@ std::optional<std::string> WidenJumps(const std::string& line, const std::vector
 }
 
 Result<Plan> PlanPamEnsure(const Host& host, const packs::Params& args) {
-  const std::string file = files_text::Arg(args, "file");
-  const std::string type = files_text::Arg(args, "type");
-  const std::string control = files_text::NormalizeBlanks(files_text::Arg(args, "control"));
-  const std::string module = files_text::Arg(args, "module");
-  const std::vector<std::string> arguments = files_text::ListArg(args, "arguments");
-  const std::string before = files_text::Arg(args, "before");
-  const std::string after = files_text::Arg(args, "after");
-  VIGIL_RETURN_IF_ERROR(files_text::CheckAbsolutePath(kAction, "file", file));
+  const std::string file = action_text::Arg(args, "file");
+  const std::string type = action_text::Arg(args, "type");
+  const std::string control = action_text::NormalizeBlanks(action_text::Arg(args, "control"));
+  const std::string module = action_text::Arg(args, "module");
+  const std::vector<std::string> arguments = action_text::ListArg(args, "arguments");
+  const std::string before = action_text::Arg(args, "before");
+  const std::string after = action_text::Arg(args, "after");
+  VIGIL_RETURN_IF_ERROR(action_text::CheckAbsolutePath(kAction, "file", file));
   if (type != "auth" && type != "account" && type != "password" && type != "session") {
-    return files_text::BadArg(kAction, "type", type,
-                              "is not one of auth, account, password, session");
+    return action_text::BadArg(kAction, "type", type,
+                               "is not one of auth, account, password, session");
   }
   if (!ValidControl(control)) {
-    return files_text::BadArg(kAction, "control", files_text::Arg(args, "control"),
-                              "is not a PAM control (required, requisite, sufficient, optional, "
-                              "include, substack or [value=action ...])");
+    return action_text::BadArg(kAction, "control", action_text::Arg(args, "control"),
+                               "is not a PAM control (required, requisite, sufficient, optional, "
+                               "include, substack or [value=action ...])");
   }
   for (const auto& [param, text] :
        {std::pair<std::string_view, const std::string&>{"module", module},
         {"before", before},
         {"after", after}}) {
     if (param != "module" && text.empty()) continue;
-    VIGIL_RETURN_IF_ERROR(files_text::CheckOneLine(kAction, param, text));
+    VIGIL_RETURN_IF_ERROR(action_text::CheckOneLine(kAction, param, text));
     if (text.find_first_of(" \t") != std::string::npos) {
-      return files_text::BadArg(kAction, param, text, "is not a module name");
+      return action_text::BadArg(kAction, param, text, "is not a module name");
     }
   }
   if (!before.empty() && !after.empty()) {
-    return files_text::BadArg(kAction, "after", after, "cannot be given with before");
+    return action_text::BadArg(kAction, "after", after, "cannot be given with before");
   }
   for (const std::string& arg : arguments) {
-    VIGIL_RETURN_IF_ERROR(files_text::CheckOneLine(kAction, "arguments", arg));
+    VIGIL_RETURN_IF_ERROR(action_text::CheckOneLine(kAction, "arguments", arg));
     if (arg.find_first_of(" \t") != std::string::npos) {
-      return files_text::BadArg(kAction, "arguments", arg, "must not contain blanks");
+      return action_text::BadArg(kAction, "arguments", arg, "must not contain blanks");
     }
   }
 
@@ -239,7 +239,7 @@ Result<Plan> PlanPamEnsure(const Host& host, const packs::Params& args) {
     plan.refused = "a " + control + " pam_deny.so line in " + file + " would fail every login";
     return plan;
   }
-  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> content, files_text::ReadIfExists(host, file));
+  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> content, action_text::ReadIfExists(host, file));
   if (!content) {
     return Status::NotFound(std::string(kAction) + ": file '" + file + "' does not exist");
   }
@@ -255,7 +255,7 @@ Result<Plan> PlanPamEnsure(const Host& host, const packs::Params& args) {
       }
     }
     text.lines = std::move(physical);
-    return files_text::ContentEdit(file, text.Join());
+    return action_text::ContentEdit(file, text.Join());
   };
 
   std::vector<size_t> typed;  // indices of the rule lines of `type`
@@ -269,7 +269,7 @@ Result<Plan> PlanPamEnsure(const Host& host, const packs::Params& args) {
     if (Mode(have) != Mode(arguments)) continue;
     // The module's line: give it the control and arguments.
     const std::vector<std::string> merged = MergeArguments(have, arguments);
-    if (files_text::NormalizeBlanks(tokens[1].text) == control && merged == have) return plan;
+    if (action_text::NormalizeBlanks(tokens[1].text) == control && merged == have) return plan;
     if (refuse_missing_module(tokens[1].text)) return plan;
     const std::string& line = lines[i].text;
     std::string rebuilt = line.substr(0, tokens[1].begin) + control +
@@ -321,7 +321,7 @@ Result<Plan> PlanPamEnsure(const Host& host, const packs::Params& args) {
 }  // namespace
 
 std::unique_ptr<Action> MakePamEnsure() {
-  return files_text::MakeFunctionAction(
+  return action_text::MakeFunctionAction(
       {std::string(kAction),
        "Makes a PAM stack file hold a module line with given arguments.",
        {{"file", true, false, "the stack, e.g. /etc/pam.d/common-password"},

@@ -6,12 +6,12 @@
 #include <vector>
 
 #include "enforcers/file_actions.h"
-#include "enforcers/internal/files_text.h"
+#include "enforcers/internal/action_text.h"
 
 namespace vigil::enforcers {
 namespace {
 
-using files_text::TextLines;
+using action_text::TextLines;
 
 constexpr std::string_view kAction = "profile.set";
 
@@ -37,7 +37,7 @@ std::string ShellWord(std::string_view value) {
 
 // Whether the line assigns `name`, exports it or marks it read-only.
 bool MentionsVariable(std::string_view line, const std::string& name) {
-  std::vector<std::string_view> words = files_text::SplitBlanks(line);
+  std::vector<std::string_view> words = action_text::SplitBlanks(line);
   size_t i = 0;
   while (i < words.size() &&
          (words[i] == "readonly" || words[i] == "export" || words[i] == "declare" ||
@@ -54,35 +54,35 @@ bool MentionsVariable(std::string_view line, const std::string& name) {
 }
 
 Result<Plan> PlanProfileSet(const Host& host, const packs::Params& args) {
-  const std::string name = files_text::Arg(args, "name");
-  const std::string value = files_text::Arg(args, "value");
-  const std::string readonly = files_text::Arg(args, "readonly", "true");
+  const std::string name = action_text::Arg(args, "name");
+  const std::string value = action_text::Arg(args, "value");
+  const std::string readonly = action_text::Arg(args, "readonly", "true");
   const std::string file =
-      files_text::Arg(args, "file", "/etc/profile.d/90-vigil-" + files_text::Lower(name) + ".sh");
+      action_text::Arg(args, "file", "/etc/profile.d/90-vigil-" + action_text::Lower(name) + ".sh");
   if (!ValidName(name)) {
-    return files_text::BadArg(kAction, "name", name, "is not a shell variable name");
+    return action_text::BadArg(kAction, "name", name, "is not a shell variable name");
   }
-  VIGIL_RETURN_IF_ERROR(files_text::CheckOneLine(kAction, "value", value, /*allow_empty=*/true));
+  VIGIL_RETURN_IF_ERROR(action_text::CheckOneLine(kAction, "value", value, /*allow_empty=*/true));
   if (readonly != "true" && readonly != "false") {
-    return files_text::BadArg(kAction, "readonly", readonly, "is not true or false");
+    return action_text::BadArg(kAction, "readonly", readonly, "is not true or false");
   }
-  VIGIL_RETURN_IF_ERROR(files_text::CheckAbsolutePath(kAction, "file", file));
+  VIGIL_RETURN_IF_ERROR(action_text::CheckAbsolutePath(kAction, "file", file));
 
-  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> content, files_text::ReadIfExists(host, file));
+  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> content, action_text::ReadIfExists(host, file));
   TextLines text = TextLines::Split(content.value_or(""));
   std::erase_if(text.lines, [&](const std::string& line) { return MentionsVariable(line, name); });
   text.Insert(text.lines.size(), name + "=" + ShellWord(value));
   if (readonly == "true") text.Insert(text.lines.size(), "readonly " + name);
   text.Insert(text.lines.size(), "export " + name);
   Plan plan;
-  if (text.Join() != content) plan.files.push_back(files_text::ContentEdit(file, text.Join()));
+  if (text.Join() != content) plan.files.push_back(action_text::ContentEdit(file, text.Join()));
   return plan;
 }
 
 }  // namespace
 
 std::unique_ptr<Action> MakeProfileSet() {
-  return files_text::MakeFunctionAction(
+  return action_text::MakeFunctionAction(
       {std::string(kAction),
        "Sets (and exports) a shell variable for login shells.",
        {{"name", true, false, "the variable, e.g. TMOUT"},

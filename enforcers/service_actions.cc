@@ -12,8 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "enforcers/internal/system_text.h"
+#include "enforcers/internal/action_text.h"
 #include "enforcers/system_actions.h"
+#include "tables/internal/systemd_units.h"
 
 namespace vigil::enforcers {
 namespace {
@@ -118,15 +119,21 @@ struct Link {
 void EnableLinks(const Host& host, const UnitFile& unit, std::set<std::string>& seen,
                  std::vector<Link>& links, std::vector<std::string>& notes) {
   if (!seen.insert(unit.name).second) return;
-  auto install = system_text::ParseInstallSection(unit.text);
+  // Malformed lines are skipped silently here: the unit_files table reports them.
+  const std::vector<tables::internal::UnitSetting> settings =
+      tables::internal::ParseUnitFile(unit.text, unit.path, [](std::string) {});
+  // The words of an [Install] list setting; an empty assignment clears what came before.
+  auto install = [&](std::string_view key) {
+    return tables::internal::ListValues(settings, "Install", key, /*split_words=*/true);
+  };
   std::string instance = unit.name;
   if (unit.name.find('@') + 1 == unit.name.rfind('.')) {  // a template named directly
-    auto def = install.find("DefaultInstance");
-    if (def == install.end() || def->second.empty()) {
+    const std::vector<std::string> def = install("DefaultInstance");
+    if (def.empty()) {
       notes.push_back(unit.name + " is a template without DefaultInstance=: nothing to link");
       instance.clear();
     } else {
-      instance = unit.name.substr(0, unit.name.find('@') + 1) + def->second.front() +
+      instance = unit.name.substr(0, unit.name.find('@') + 1) + def.front() +
                  unit.name.substr(unit.name.rfind('.'));
     }
   }
@@ -134,23 +141,17 @@ void EnableLinks(const Host& host, const UnitFile& unit, std::set<std::string>& 
       {"WantedBy", ".wants"}, {"RequiredBy", ".requires"}, {"UpheldBy", ".upholds"}};
   if (!instance.empty()) {
     for (const auto& [key, suffix] : kDeps) {
-      auto it = install.find(key);
-      if (it == install.end()) continue;
-      for (const std::string& target : it->second) {
+      for (const std::string& target : install(key)) {
         links.push_back({JoinPath(JoinPath(kConfigDir, target + suffix), instance), unit.path});
       }
     }
   }
-  if (auto it = install.find("Alias"); it != install.end()) {
-    for (const std::string& alias : it->second) {
-      links.push_back({JoinPath(kConfigDir, alias), unit.path});
-    }
+  for (const std::string& alias : install("Alias")) {
+    links.push_back({JoinPath(kConfigDir, alias), unit.path});
   }
-  if (auto it = install.find("Also"); it != install.end()) {
-    for (const std::string& also : it->second) {
-      auto other = FindUnit(host, also);
-      if (other.ok()) EnableLinks(host, *other, seen, links, notes);
-    }
+  for (const std::string& also : install("Also")) {
+    auto other = FindUnit(host, also);
+    if (other.ok()) EnableLinks(host, *other, seen, links, notes);
   }
 }
 
@@ -170,7 +171,7 @@ std::optional<bool> LiveActive(const Host& host, const std::string& unit) {
   if (!host.is_machine_root() || !host.IsDirectory("/run/systemd/system")) return std::nullopt;
   auto r = host.Run({"systemctl", "is-active", unit});
   if (!r.ok()) return std::nullopt;
-  return system_text::Trim(r->out) == "active";
+  return action_text::Trim(r->out) == "active";
 }
 
 enum class Verb { kEnable, kDisable, kMask };
@@ -192,9 +193,9 @@ class ServiceAction final : public Action {
 
   Result<Plan> PlanFix(const Host& host, const packs::Params& args) const override {
     const std::string_view action = spec_.name;
-    VIGIL_ASSIGN_OR_RETURN(std::string text, system_text::OneParam(action, args, "unit"));
+    VIGIL_ASSIGN_OR_RETURN(std::string text, action_text::OneParam(action, args, "unit"));
     VIGIL_ASSIGN_OR_RETURN(std::string name,
-                           UnitName(action, std::string(system_text::Trim(text))));
+                           UnitName(action, std::string(action_text::Trim(text))));
     auto unit = FindUnit(host, name);
     Plan plan;
     if (verb_ != Verb::kEnable &&

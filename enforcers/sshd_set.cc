@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "enforcers/file_actions.h"
-#include "enforcers/internal/files_text.h"
+#include "enforcers/internal/action_text.h"
 #include "engine/query_context.h"
 #include "engine/schema.h"
 #include "tables/internal/sshd_config_parser.h"
@@ -22,7 +22,7 @@
 namespace vigil::enforcers {
 namespace {
 
-using files_text::TextLines;
+using action_text::TextLines;
 using tables::internal::FindSshdKeyword;
 using tables::internal::SshdConfig;
 using tables::internal::SshdKeyword;
@@ -37,10 +37,10 @@ constexpr std::string_view kCommentOut = "# vigil: ";
 // optional '=' (sshd accepts "Key value", "Key=value" and "Key = value").
 size_t ArgumentsStart(std::string_view line) {
   size_t i = 0;
-  while (i < line.size() && files_text::IsBlank(line[i])) ++i;
-  while (i < line.size() && !files_text::IsBlank(line[i]) && line[i] != '=') ++i;
+  while (i < line.size() && action_text::IsBlank(line[i])) ++i;
+  while (i < line.size() && !action_text::IsBlank(line[i]) && line[i] != '=') ++i;
   bool equals = false;
-  while (i < line.size() && (files_text::IsBlank(line[i]) || (line[i] == '=' && !equals))) {
+  while (i < line.size() && (action_text::IsBlank(line[i]) || (line[i] == '=' && !equals))) {
     if (line[i] == '=') equals = true;
     ++i;
   }
@@ -48,18 +48,18 @@ size_t ArgumentsStart(std::string_view line) {
 }
 
 std::string FirstWordLower(std::string_view line) {
-  std::string_view trimmed = files_text::Trim(line);
+  std::string_view trimmed = action_text::Trim(line);
   size_t end = 0;
-  while (end < trimmed.size() && !files_text::IsBlank(trimmed[end]) && trimmed[end] != '=') ++end;
-  return files_text::Lower(trimmed.substr(0, end));
+  while (end < trimmed.size() && !action_text::IsBlank(trimmed[end]) && trimmed[end] != '=') ++end;
+  return action_text::Lower(trimmed.substr(0, end));
 }
 
 // The global value sshd would use for `keyword` once `changed` is `value`.
 std::string Effective(const SshdConfig& config, std::string_view keyword, std::string_view changed,
                       const std::string& value) {
-  if (keyword == changed) return files_text::Lower(value);
+  if (keyword == changed) return action_text::Lower(value);
   std::vector<const SshdSetting*> global = config.Global(keyword);
-  return global.empty() ? "" : files_text::Lower(global.front()->value);
+  return global.empty() ? "" : action_text::Lower(global.front()->value);
 }
 
 // Whether any authorized_keys file in the usual places holds a key.
@@ -74,7 +74,7 @@ bool AnyAuthorizedKey(const Host& host) {
     Result<std::string> text = host.ReadFile(file);
     if (!text.ok()) continue;
     for (const std::string& line : TextLines::Split(*text).lines) {
-      std::string_view t = files_text::Trim(line);
+      std::string_view t = action_text::Trim(line);
       if (!t.empty() && t.front() != '#') return true;
     }
   }
@@ -108,7 +108,7 @@ std::string LockoutReason(const Host& host, const SshdConfig& config, std::strin
     for (std::string word : words) {
       if (users) word = word.substr(0, word.find('@'));
       if (word.find_first_of("*?!") != std::string::npos) return "";
-      if (users ? files_text::HasUser(host, word) : files_text::HasGroup(host, word)) return "";
+      if (users ? action_text::HasUser(host, word) : action_text::HasGroup(host, word)) return "";
     }
     return users ? "it names no account of this host" : "it names no group of this host";
   }
@@ -119,29 +119,29 @@ std::string LockoutReason(const Host& host, const SshdConfig& config, std::strin
 }
 
 Result<Plan> PlanSshdSet(const Host& host, const packs::Params& args) {
-  const std::string key = files_text::Arg(args, "key");
-  const std::string value = files_text::Arg(args, "value");
-  VIGIL_RETURN_IF_ERROR(files_text::CheckOneLine(kAction, "key", key));
-  VIGIL_RETURN_IF_ERROR(files_text::CheckOneLine(kAction, "value", value));
+  const std::string key = action_text::Arg(args, "key");
+  const std::string value = action_text::Arg(args, "value");
+  VIGIL_RETURN_IF_ERROR(action_text::CheckOneLine(kAction, "key", key));
+  VIGIL_RETURN_IF_ERROR(action_text::CheckOneLine(kAction, "value", value));
   const SshdKeyword* keyword = FindSshdKeyword(key);
-  if (keyword == nullptr) return files_text::BadArg(kAction, "key", key, "is not an sshd keyword");
+  if (keyword == nullptr) return action_text::BadArg(kAction, "key", key, "is not an sshd keyword");
   if (keyword->kind == SshdKeywordKind::kIgnored) {
-    return files_text::BadArg(kAction, "key", key, "is deprecated or unsupported by sshd");
+    return action_text::BadArg(kAction, "key", key, "is deprecated or unsupported by sshd");
   }
   if (keyword->kind == SshdKeywordKind::kMatch || keyword->kind == SshdKeywordKind::kInclude) {
-    return files_text::BadArg(kAction, "key", key, "is not a setting");
+    return action_text::BadArg(kAction, "key", key, "is not a setting");
   }
   std::vector<std::string> words;
   if (!tables::internal::SplitSshdArguments(value, words)) {
-    return files_text::BadArg(kAction, "value", value, "has an unbalanced quote");
+    return action_text::BadArg(kAction, "value", value, "has an unbalanced quote");
   }
-  if (words.empty()) return files_text::BadArg(kAction, "value", value, "is empty");
+  if (words.empty()) return action_text::BadArg(kAction, "value", value, "is empty");
   std::string wanted;
   for (const std::string& w : words) wanted += (wanted.empty() ? "" : " ") + w;
 
   Plan plan;
   VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> main,
-                         files_text::ReadIfExists(host, kMainFile));
+                         action_text::ReadIfExists(host, kMainFile));
   if (!main) {
     plan.refused = std::string(kMainFile) + " does not exist; is openssh-server installed?";
     return plan;
@@ -207,7 +207,8 @@ Result<Plan> PlanSshdSet(const Host& host, const packs::Params& args) {
           i == 0 ? line.substr(0, ArgumentsStart(line)) + value : std::string(kCommentOut) + line;
     }
   }
-  for (auto& [path, text] : files) plan.files.push_back(files_text::ContentEdit(path, text.Join()));
+  for (auto& [path, text] : files)
+    plan.files.push_back(action_text::ContentEdit(path, text.Join()));
 
   // sshd -t reads Include paths and HostKey files on this machine, not under --root: relative
   // Includes are taken from the real /etc/ssh. Under another root the tree's host keys are
@@ -231,7 +232,7 @@ Result<Plan> PlanSshdSet(const Host& host, const packs::Params& args) {
 }  // namespace
 
 std::unique_ptr<Action> MakeSshdSet() {
-  return files_text::MakeFunctionAction(
+  return action_text::MakeFunctionAction(
       {std::string(kAction),
        "Makes a global sshd setting take a value, edited where sshd reads it from.",
        {{"key", true, false, "sshd keyword, e.g. PermitRootLogin"},

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "enforcers/internal/system_text.h"
+#include "enforcers/internal/action_text.h"
 #include "enforcers/system_actions.h"
 
 namespace vigil::enforcers {
@@ -18,7 +18,7 @@ constexpr std::string_view kCommentPrefix = "# vigil: ";
 
 // '#' starts a comment unless it begins an include directive or a numeric user id (#1001).
 bool IsComment(std::string_view line) {
-  std::string_view t = system_text::Trim(line);
+  std::string_view t = action_text::Trim(line);
   if (t.empty()) return true;
   if (t[0] != '#') return false;
   if (t.starts_with("#include")) return false;
@@ -50,11 +50,11 @@ class SudoersEnsure final : public Action {
 
   Result<Plan> PlanFix(const Host& host, const packs::Params& args) const override {
     VIGIL_ASSIGN_OR_RETURN(std::string file,
-                           system_text::OneParam(kName, args, "file", kDefaultFile));
-    VIGIL_RETURN_IF_ERROR(system_text::CheckHostPath(kName, "file", file));
-    VIGIL_ASSIGN_OR_RETURN(std::string raw_line, system_text::OneParam(kName, args, "line"));
-    VIGIL_ASSIGN_OR_RETURN(std::string remove, system_text::OneParam(kName, args, "remove"));
-    const std::string line(system_text::Trim(raw_line));
+                           action_text::OneParam(kName, args, "file", kDefaultFile));
+    VIGIL_RETURN_IF_ERROR(action_text::CheckHostPath(kName, "file", file));
+    VIGIL_ASSIGN_OR_RETURN(std::string raw_line, action_text::OneParam(kName, args, "line"));
+    VIGIL_ASSIGN_OR_RETURN(std::string remove, action_text::OneParam(kName, args, "remove"));
+    const std::string line(action_text::Trim(raw_line));
     if (line.empty() && remove.empty()) {
       return Status::InvalidArgument(std::string(kName) + ": give line, remove or both");
     }
@@ -85,16 +85,14 @@ class SudoersEnsure final : public Action {
       }
     }
 
-    auto current = host.ReadFile(file);
-    if (!current.ok() && current.status().code() != StatusCode::kNotFound) {
-      return current.status().WithContext(std::string(kName));
-    }
-    const bool exists = current.ok();
-    system_text::Lines lines = system_text::Lines::Split(exists ? *current : "");
+    auto current = action_text::ReadIfExists(host, file);
+    if (!current.ok()) return current.status().WithContext(std::string(kName));
+    const bool exists = current->has_value();
+    action_text::TextLines lines = action_text::TextLines::Split(exists ? **current : "");
 
     bool changed = false;
     bool present = false;
-    const std::string wanted = system_text::CollapseSpaces(line);
+    const std::string wanted = action_text::CollapseSpaces(line);
     // Entries continue over lines ending in '\'; a matching entry is commented out whole.
     for (size_t i = 0; i < lines.lines.size();) {
       size_t end = i;
@@ -113,7 +111,7 @@ class SudoersEnsure final : public Action {
           for (size_t j = i; j <= end; ++j)
             lines.lines[j] = std::string(kCommentPrefix) + lines.lines[j];
           changed = true;
-        } else if (!wanted.empty() && system_text::CollapseSpaces(entry) == wanted) {
+        } else if (!wanted.empty() && action_text::CollapseSpaces(entry) == wanted) {
           present = true;
         }
       }
@@ -123,15 +121,11 @@ class SudoersEnsure final : public Action {
     if (!wanted.empty() && !present) {
       if (!exists) lines.lines.push_back("# Written by vigil (sudoers.ensure).");
       lines.lines.push_back(line);
-      lines.final_newline = true;
+      lines.trailing_newline = true;
       changed = true;
     }
     if (!changed) return plan;
-    FileEdit edit;
-    edit.path = file;
-    edit.content = lines.Join();
-    edit.mode_if_new = 0440;
-    plan.files.push_back(std::move(edit));
+    plan.files.push_back(action_text::ContentEdit(file, lines.Join(), 0440));
     plan.commands.push_back(
         {PlannedCommand::When::kValidate, {"visudo", "-c", "-f", "{{file:" + file + "}}"}});
     return plan;

@@ -10,12 +10,12 @@
 #include <vector>
 
 #include "enforcers/file_actions.h"
-#include "enforcers/internal/files_text.h"
+#include "enforcers/internal/action_text.h"
 
 namespace vigil::enforcers {
 namespace {
 
-using files_text::TextLines;
+using action_text::TextLines;
 
 constexpr std::string_view kAction = "sysctl.set";
 constexpr std::string_view kDefaultFile = "/etc/sysctl.d/99-vigil.conf";
@@ -47,27 +47,27 @@ std::string Dotted(std::string_view name) {
 // The name an active sysctl.conf line sets ("-net.ipv4.x = 1" -> "net.ipv4.x"), with where its
 // value starts; nullopt for comments, blank and malformed lines.
 std::optional<std::pair<std::string, size_t>> LineName(std::string_view line) {
-  const std::string_view trimmed = files_text::Trim(line);
+  const std::string_view trimmed = action_text::Trim(line);
   if (trimmed.empty() || trimmed.front() == '#' || trimmed.front() == ';') return std::nullopt;
   const size_t equals = line.find('=');
   if (equals == std::string_view::npos) return std::nullopt;
-  std::string_view name = files_text::Trim(line.substr(0, equals));
+  std::string_view name = action_text::Trim(line.substr(0, equals));
   if (!name.empty() && name.front() == '-') name.remove_prefix(1);
   size_t value = equals + 1;
-  while (value < line.size() && files_text::IsBlank(line[value])) ++value;
+  while (value < line.size() && action_text::IsBlank(line[value])) ++value;
   return std::make_pair(Dotted(name), value);
 }
 
 Result<Plan> PlanSysctlSet(const Host& host, const packs::Params& args) {
-  const std::string name = files_text::Arg(args, "name");
-  const std::string value = files_text::Arg(args, "value");
-  const std::string file = files_text::Arg(args, "file", kDefaultFile);
-  VIGIL_RETURN_IF_ERROR(files_text::CheckOneLine(kAction, "name", name));
-  if (!ValidName(name)) return files_text::BadArg(kAction, "name", name, "is not a sysctl name");
-  VIGIL_RETURN_IF_ERROR(files_text::CheckOneLine(kAction, "value", value));
-  VIGIL_RETURN_IF_ERROR(files_text::CheckAbsolutePath(kAction, "file", file));
-  const std::string wanted = files_text::NormalizeBlanks(value);
-  if (wanted.empty()) return files_text::BadArg(kAction, "value", value, "is empty");
+  const std::string name = action_text::Arg(args, "name");
+  const std::string value = action_text::Arg(args, "value");
+  const std::string file = action_text::Arg(args, "file", kDefaultFile);
+  VIGIL_RETURN_IF_ERROR(action_text::CheckOneLine(kAction, "name", name));
+  if (!ValidName(name)) return action_text::BadArg(kAction, "name", name, "is not a sysctl name");
+  VIGIL_RETURN_IF_ERROR(action_text::CheckOneLine(kAction, "value", value));
+  VIGIL_RETURN_IF_ERROR(action_text::CheckAbsolutePath(kAction, "file", file));
+  const std::string wanted = action_text::NormalizeBlanks(value);
+  if (wanted.empty()) return action_text::BadArg(kAction, "value", value, "is empty");
   const std::string dotted = Dotted(name);
 
   std::vector<std::string> paths;
@@ -83,7 +83,7 @@ Result<Plan> PlanSysctlSet(const Host& host, const packs::Params& args) {
     if (&path == &paths.back()) target = canonical;
     if (!seen.insert(canonical).second) continue;
     VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> content,
-                           files_text::ReadIfExists(host, canonical));
+                           action_text::ReadIfExists(host, canonical));
     if (!content) continue;
     TextLines text = TextLines::Split(*content);
     bool changed = false;
@@ -91,19 +91,19 @@ Result<Plan> PlanSysctlSet(const Host& host, const packs::Params& args) {
       auto set = LineName(line);
       if (!set || set->first != dotted) continue;
       persisted = true;
-      if (files_text::NormalizeBlanks(std::string_view(line).substr(set->second)) == wanted) {
+      if (action_text::NormalizeBlanks(std::string_view(line).substr(set->second)) == wanted) {
         continue;
       }
       line = line.substr(0, set->second) + value;
       changed = true;
     }
-    if (changed) plan.files.push_back(files_text::ContentEdit(canonical, text.Join()));
+    if (changed) plan.files.push_back(action_text::ContentEdit(canonical, text.Join()));
   }
   if (!persisted) {  // then no line set the name and plan.files is empty
-    VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> old, files_text::ReadIfExists(host, target));
+    VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> old, action_text::ReadIfExists(host, target));
     TextLines text = TextLines::Split(old.value_or(""));
     text.Insert(text.lines.size(), dotted + " = " + value);
-    plan.files.push_back(files_text::ContentEdit(target, text.Join()));
+    plan.files.push_back(action_text::ContentEdit(target, text.Join()));
   }
 
   std::string proc = "/proc/sys/" + dotted;
@@ -111,14 +111,14 @@ Result<Plan> PlanSysctlSet(const Host& host, const packs::Params& args) {
     if (c == '.') c = '/';
   }
   Result<std::string> live = host.ReadFile(proc);
-  const bool live_ok = live.ok() && files_text::NormalizeBlanks(*live) == wanted;
+  const bool live_ok = live.ok() && action_text::NormalizeBlanks(*live) == wanted;
   if (host.is_machine_root()) {
     if (!live_ok) {
       plan.commands.push_back(
           {PlannedCommand::When::kApply, {"sysctl", "-w", dotted + "=" + value}});
     }
   } else if (live.ok() && !live_ok) {
-    plan.files.push_back(files_text::ContentEdit(proc, wanted + "\n"));
+    plan.files.push_back(action_text::ContentEdit(proc, wanted + "\n"));
   }
   return plan;
 }
@@ -126,7 +126,7 @@ Result<Plan> PlanSysctlSet(const Host& host, const packs::Params& args) {
 }  // namespace
 
 std::unique_ptr<Action> MakeSysctlSet() {
-  return files_text::MakeFunctionAction(
+  return action_text::MakeFunctionAction(
       {std::string(kAction),
        "Sets a kernel parameter now and in the files read at boot, fixing conflicting lines.",
        {{"name", true, false, "the parameter, e.g. net.ipv4.ip_forward"},

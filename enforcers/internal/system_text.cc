@@ -8,121 +8,18 @@
 #include <cstdint>
 #include <cstring>
 
+#include "enforcers/internal/action_text.h"
+
 namespace vigil::enforcers::system_text {
 namespace {
 
-Status CheckText(std::string_view action, std::string_view name, std::string_view value) {
-  if (value.find('\n') != std::string_view::npos || value.find('\r') != std::string_view::npos) {
-    return Status::InvalidArgument(std::string(action) + ": " + std::string(name) + " '" +
-                                   std::string(value) + "' holds a line break");
-  }
-  if (value.find('\0') != std::string_view::npos) {
-    return Status::InvalidArgument(std::string(action) + ": " + std::string(name) +
-                                   " holds a NUL byte");
-  }
-  return Status::Ok();
-}
+using action_text::Trim;
 
 bool IsPackageChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
 }
 
 }  // namespace
-
-Result<std::string> OneParam(std::string_view action, const packs::Params& args,
-                             std::string_view name, std::string_view fallback) {
-  auto it = args.find(std::string(name));
-  if (it == args.end() || it->second.items.empty()) return std::string(fallback);
-  if (it->second.items.size() > 1) {
-    return Status::InvalidArgument(std::string(action) + ": " + std::string(name) +
-                                   " takes one value, not a list");
-  }
-  VIGIL_RETURN_IF_ERROR(CheckText(action, name, it->second.text()));
-  return it->second.text();
-}
-
-Result<std::vector<std::string>> ListParam(std::string_view action, const packs::Params& args,
-                                           std::string_view name) {
-  std::vector<std::string> out;
-  auto it = args.find(std::string(name));
-  if (it == args.end()) return out;
-  for (const std::string& item : it->second.items) {
-    VIGIL_RETURN_IF_ERROR(CheckText(action, name, item));
-    std::string_view trimmed = Trim(item);
-    if (!trimmed.empty()) out.emplace_back(trimmed);
-  }
-  return out;
-}
-
-Status CheckHostPath(std::string_view action, std::string_view param, std::string_view path) {
-  VIGIL_RETURN_IF_ERROR(CheckText(action, param, path));
-  std::string prefix =
-      std::string(action) + ": " + std::string(param) + " '" + std::string(path) + "' ";
-  if (path.empty() || path[0] != '/') {
-    return Status::InvalidArgument(prefix + "is not an absolute path");
-  }
-  if (path.back() == '/') return Status::InvalidArgument(prefix + "names a folder, not a file");
-  size_t start = 0;
-  while (start < path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    if (path.substr(start, end - start) == "..") {
-      return Status::InvalidArgument(prefix + "holds '..'");
-    }
-    start = end + 1;
-  }
-  return Status::Ok();
-}
-
-std::string_view Trim(std::string_view text) {
-  size_t b = text.find_first_not_of(" \t\r");
-  if (b == std::string_view::npos) return {};
-  size_t e = text.find_last_not_of(" \t\r");
-  return text.substr(b, e - b + 1);
-}
-
-std::vector<std::string> Words(std::string_view text) {
-  std::vector<std::string> words;
-  size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
-    size_t start = i;
-    while (i < text.size() && text[i] != ' ' && text[i] != '\t') ++i;
-    if (i > start) words.emplace_back(text.substr(start, i - start));
-  }
-  return words;
-}
-
-std::string CollapseSpaces(std::string_view text) {
-  std::string out;
-  for (const std::string& word : Words(text)) {
-    if (!out.empty()) out += ' ';
-    out += word;
-  }
-  return out;
-}
-
-Lines Lines::Split(std::string_view text) {
-  Lines result;
-  result.final_newline = text.empty() || text.back() == '\n';
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    result.lines.emplace_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return result;
-}
-
-std::string Lines::Join() const {
-  std::string out;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    out += lines[i];
-    if (i + 1 < lines.size() || final_newline) out += '\n';
-  }
-  return out;
-}
 
 Result<Cidr> ParseCidr(std::string_view text, std::string_view what) {
   auto bad = [&](std::string_view why) {
@@ -206,18 +103,6 @@ std::vector<DebPackage> ParseDebStanzas(std::string_view text) {
   return out;
 }
 
-std::string_view DpkgState(std::string_view status) {
-  std::vector<std::string> words = Words(status);
-  if (words.size() < 3) return {};
-  size_t pos = status.rfind(words[2]);
-  return status.substr(pos, words[2].size());
-}
-
-bool DpkgFilesPresent(std::string_view status) {
-  std::string_view state = DpkgState(status);
-  return !state.empty() && state != "not-installed" && state != "config-files";
-}
-
 Status CheckPackageName(std::string_view action, std::string_view package) {
   std::string_view name = package;
   std::string_view arch;
@@ -243,40 +128,6 @@ bool PackageMatches(const DebPackage& stanza, std::string_view package) {
   size_t colon = package.find(':');
   if (colon == std::string_view::npos) return stanza.name == package;
   return stanza.name == package.substr(0, colon) && stanza.arch == package.substr(colon + 1);
-}
-
-std::map<std::string, std::vector<std::string>> ParseInstallSection(std::string_view text) {
-  std::map<std::string, std::vector<std::string>> out;
-  bool in_install = false;
-  Lines lines = Lines::Split(text);
-  std::string pending;  // a line continued with '\'
-  for (const std::string& raw : lines.lines) {
-    std::string_view line = Trim(raw);
-    if (!pending.empty()) {
-      pending += ' ';
-    }
-    if (!line.empty() && line.back() == '\\') {
-      pending += line.substr(0, line.size() - 1);
-      continue;
-    }
-    std::string full = pending + std::string(line);
-    pending.clear();
-    std::string_view l = Trim(full);
-    if (l.empty() || l[0] == '#' || l[0] == ';') continue;
-    if (l.front() == '[') {
-      in_install = l == "[Install]";
-      continue;
-    }
-    if (!in_install) continue;
-    size_t eq = l.find('=');
-    if (eq == std::string_view::npos) continue;
-    std::string key(Trim(l.substr(0, eq)));
-    std::vector<std::string> words = Words(l.substr(eq + 1));
-    std::vector<std::string>& values = out[key];
-    if (words.empty()) values.clear();
-    values.insert(values.end(), words.begin(), words.end());
-  }
-  return out;
 }
 
 }  // namespace vigil::enforcers::system_text

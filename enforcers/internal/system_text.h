@@ -1,52 +1,20 @@
-// Text helpers shared by the command and ruleset actions (nftables.zone, sudoers.ensure,
-// audit.rules, service.*, package.*): reading `with` values, lines of a file, CIDRs, dpkg's
-// status file and apt's package lists, and the [Install] section of a systemd unit.
+// Parsers of the command and ruleset actions (nftables.zone, package.*, service.*): CIDRs, dpkg's
+// status file and apt's package lists. The generic text and `with` helpers are in
+// action_text.h; systemd unit files are read with tables/internal/systemd_units.h.
 #pragma once
 
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "engine/host.h"
-#include "engine/packs/pack.h"
 #include "engine/status.h"
 
 namespace vigil::enforcers::system_text {
 
-// --- `with` values --------------------------------------------------------------------------
-
-// The single value of `name`, or `fallback` when absent. InvalidArgument when it holds a
-// newline or NUL ("ACTION: NAME 'x\ny' holds a line break").
-Result<std::string> OneParam(std::string_view action, const packs::Params& args,
-                             std::string_view name, std::string_view fallback = "");
-// Every item of `name` (a single value counts as a list of one), trimmed, empty items dropped;
-// {} when absent. Same checks as OneParam for each item.
-Result<std::vector<std::string>> ListParam(std::string_view action, const packs::Params& args,
-                                           std::string_view name);
-// `file`-like parameters: an absolute path without "..", NUL or line breaks.
-Status CheckHostPath(std::string_view action, std::string_view param, std::string_view path);
-
-// --- lines ----------------------------------------------------------------------------------
-
-std::string_view Trim(std::string_view text);
-// Words separated by spaces and tabs.
-std::vector<std::string> Words(std::string_view text);
-// Words joined by one space: "-w  /etc/passwd\t-p wa" -> "-w /etc/passwd -p wa".
-std::string CollapseSpaces(std::string_view text);
-
-// A file as lines, so one can be changed and the rest written back byte for byte.
-struct Lines {
-  std::vector<std::string> lines;  // without their '\n'
-  bool final_newline = true;       // the text ended with '\n' (or was empty)
-
-  static Lines Split(std::string_view text);
-  std::string Join() const;
-};
-
 // --- addresses ------------------------------------------------------------------------------
 
+// Not in tables/internal/inet.h, which reads only the kernel's hex forms of /proc.
 struct Cidr {
   int family = 4;    // 4 or 6
   std::string text;  // the network in canonical form: "10.0.0.0/8", "fd00::/8"
@@ -66,21 +34,13 @@ struct DebPackage {
   std::string priority;
   bool essential = false;
 };
-// Stanzas with a Package field, in file order; continuation lines are skipped.
+// Stanzas with a Package field, in file order; continuation lines are skipped. Not
+// tables::internal::ParseDpkgStatus: that one needs a QueryContext and has no Essential field,
+// which apt's lists need. The Status states: tables::internal::DpkgState / DpkgFilesPresent.
 std::vector<DebPackage> ParseDebStanzas(std::string_view text);
-// The third word of Status ("installed", "config-files", ...).
-std::string_view DpkgState(std::string_view status);
-// Whether the package's files are on disk (any state but not-installed and config-files).
-bool DpkgFilesPresent(std::string_view status);
 // "name" or "name:arch" with a Debian package name; InvalidArgument naming `action`.
 Status CheckPackageName(std::string_view action, std::string_view package);
 // Whether `package` ("name" or "name:arch") names the stanza.
 bool PackageMatches(const DebPackage& stanza, std::string_view package);
-
-// --- systemd units -------------------------------------------------------------------------
-
-// The values of the [Install] section: key -> words, in order. An empty assignment ("Alias=")
-// clears what came before, as systemd does.
-std::map<std::string, std::vector<std::string>> ParseInstallSection(std::string_view text);
 
 }  // namespace vigil::enforcers::system_text

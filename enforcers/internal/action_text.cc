@@ -1,8 +1,8 @@
-#include "enforcers/internal/files_text.h"
+#include "enforcers/internal/action_text.h"
 
 #include <utility>
 
-namespace vigil::enforcers::files_text {
+namespace vigil::enforcers::action_text {
 namespace {
 
 class FunctionAction final : public Action {
@@ -17,6 +17,19 @@ class FunctionAction final : public Action {
   const packs::ActionSpec spec_;
   const PlanFunction plan_;
 };
+
+// The check of OneParam, ListParam and CheckHostPath: the value is shown as given.
+Status CheckText(std::string_view action, std::string_view name, std::string_view value) {
+  if (value.find_first_of("\n\r") != std::string_view::npos) {
+    return Status::InvalidArgument(std::string(action) + ": " + std::string(name) + " '" +
+                                   std::string(value) + "' holds a line break");
+  }
+  if (value.find('\0') != std::string_view::npos) {
+    return Status::InvalidArgument(std::string(action) + ": " + std::string(name) +
+                                   " holds a NUL byte");
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -72,6 +85,29 @@ std::vector<std::string> ListArg(const packs::Params& args, std::string_view nam
   return it == args.end() ? std::vector<std::string>{} : it->second.items;
 }
 
+Result<std::string> OneParam(std::string_view action, const packs::Params& args,
+                             std::string_view name, std::string_view fallback) {
+  auto it = args.find(std::string(name));
+  if (it == args.end() || it->second.items.empty()) return std::string(fallback);
+  if (it->second.items.size() > 1) {
+    return Status::InvalidArgument(std::string(action) + ": " + std::string(name) +
+                                   " takes one value, not a list");
+  }
+  VIGIL_RETURN_IF_ERROR(CheckText(action, name, it->second.text()));
+  return it->second.text();
+}
+
+Result<std::vector<std::string>> ListParam(std::string_view action, const packs::Params& args,
+                                           std::string_view name) {
+  std::vector<std::string> out;
+  for (const std::string& item : ListArg(args, name)) {
+    VIGIL_RETURN_IF_ERROR(CheckText(action, name, item));
+    std::string_view trimmed = Trim(item);
+    if (!trimmed.empty()) out.emplace_back(trimmed);
+  }
+  return out;
+}
+
 Status BadArg(std::string_view action, std::string_view param, std::string_view value,
               std::string_view why) {
   std::string shown(value);
@@ -99,9 +135,16 @@ Status CheckKey(std::string_view action, std::string_view param, std::string_vie
   return Status::Ok();
 }
 
-Status CheckAbsolutePath(std::string_view action, std::string_view param, std::string_view value) {
-  VIGIL_RETURN_IF_ERROR(CheckOneLine(action, param, value));
-  if (value.front() != '/') return BadArg(action, param, value, "is not an absolute path");
+namespace {
+
+// The checks both path checks share, after their line checks: absolute, not a folder, and the
+// first component for which `bad_part` gives a reason ("" when none does).
+template <typename BadPart>
+Status CheckPathParts(std::string_view action, std::string_view param, std::string_view value,
+                      BadPart bad_part) {
+  if (value.empty() || value.front() != '/') {
+    return BadArg(action, param, value, "is not an absolute path");
+  }
   if (value.size() > 1 && value.back() == '/') {
     return BadArg(action, param, value, "names a folder, not a file");
   }
@@ -109,13 +152,28 @@ Status CheckAbsolutePath(std::string_view action, std::string_view param, std::s
   while (start <= value.size()) {
     size_t end = value.find('/', start);
     if (end == std::string_view::npos) end = value.size();
-    std::string_view part = value.substr(start, end - start);
-    if ((part.empty() && end < value.size()) || part == "." || part == "..") {
-      return BadArg(action, param, value, "is not a normalised path");
-    }
+    std::string_view why = bad_part(value.substr(start, end - start), end == value.size());
+    if (!why.empty()) return BadArg(action, param, value, why);
     start = end + 1;
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckAbsolutePath(std::string_view action, std::string_view param, std::string_view value) {
+  VIGIL_RETURN_IF_ERROR(CheckOneLine(action, param, value));
+  return CheckPathParts(action, param, value, [](std::string_view part, bool last) {
+    return (part.empty() && !last) || part == "." || part == ".." ? "is not a normalised path" : "";
+  });
+}
+
+Status CheckHostPath(std::string_view action, std::string_view param, std::string_view path) {
+  VIGIL_RETURN_IF_ERROR(CheckText(action, param, path));
+  if (path == "/") return BadArg(action, param, path, "names a folder, not a file");
+  return CheckPathParts(action, param, path, [](std::string_view part, bool) {
+    return part == ".." ? "holds '..'" : "";
+  });
 }
 
 Result<std::optional<std::string>> ReadIfExists(const Host& host, std::string_view path) {
@@ -141,14 +199,6 @@ std::string_view Trim(std::string_view text) {
   return text;
 }
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 std::vector<std::string_view> SplitBlanks(std::string_view text) {
   std::vector<std::string_view> words;
   size_t i = 0;
@@ -162,13 +212,29 @@ std::vector<std::string_view> SplitBlanks(std::string_view text) {
   return words;
 }
 
-std::string NormalizeBlanks(std::string_view text) {
+namespace {
+
+std::string JoinWords(const std::vector<std::string_view>& words) {
   std::string out;
-  for (std::string_view word : SplitBlanks(text)) {
+  for (std::string_view word : words) {
     if (!out.empty()) out += ' ';
     out += word;
   }
   return out;
+}
+
+}  // namespace
+
+std::string NormalizeBlanks(std::string_view text) { return JoinWords(SplitBlanks(text)); }
+
+std::vector<std::string> Words(std::string_view text) {
+  std::vector<std::string> words;
+  for (std::string_view word : tables::internal::SplitWhitespace(text)) words.emplace_back(word);
+  return words;
+}
+
+std::string CollapseSpaces(std::string_view text) {
+  return JoinWords(tables::internal::SplitWhitespace(text));
 }
 
 std::optional<std::vector<std::string>> FindColonRecord(std::string_view text,
@@ -179,12 +245,8 @@ std::optional<std::vector<std::string>> FindColonRecord(std::string_view text,
       continue;
     }
     std::vector<std::string> fields;
-    size_t start = 0;
-    while (true) {
-      size_t colon = line.find(':', start);
-      fields.push_back(line.substr(start, colon == std::string::npos ? colon : colon - start));
-      if (colon == std::string::npos) break;
-      start = colon + 1;
+    for (std::string_view field : tables::internal::SplitFields(line, ':')) {
+      fields.emplace_back(field);
     }
     return fields;
   }
@@ -200,6 +262,36 @@ std::string JoinColonRecord(const std::vector<std::string>& fields) {
   return out;
 }
 
+FileEdit AccountRecord::Edit() {
+  text.lines[line] = JoinColonRecord(fields);
+  return ContentEdit(path, text.Join());
+}
+
+Result<AccountRecord> FindAccountRecord(const Host& host, std::string_view action,
+                                        std::string_view path, std::string_view user) {
+  VIGIL_ASSIGN_OR_RETURN(std::string content, host.ReadFile(path));
+  AccountRecord record;
+  record.path = std::string(path);
+  record.text = TextLines::Split(content);
+  for (; record.line < record.text.lines.size(); ++record.line) {
+    std::optional<std::vector<std::string>> fields =
+        FindColonRecord(record.text.lines[record.line], user);
+    if (!fields) continue;
+    record.fields = std::move(*fields);
+    return record;
+  }
+  return Status::NotFound(std::string(action) + ": user '" + std::string(user) + "' is not in " +
+                          std::string(path));
+}
+
+Status CheckUserName(std::string_view action, std::string_view param, std::string_view user) {
+  VIGIL_RETURN_IF_ERROR(CheckKey(action, param, user));
+  if (user.find(':') != std::string_view::npos) {
+    return BadArg(action, param, user, "is not a user name");
+  }
+  return Status::Ok();
+}
+
 bool HasUser(const Host& host, std::string_view user) {
   Result<std::string> passwd = host.ReadFile("/etc/passwd");
   return passwd.ok() && FindColonRecord(*passwd, user).has_value();
@@ -210,4 +302,4 @@ bool HasGroup(const Host& host, std::string_view group) {
   return groups.ok() && FindColonRecord(*groups, group).has_value();
 }
 
-}  // namespace vigil::enforcers::files_text
+}  // namespace vigil::enforcers::action_text
