@@ -3,10 +3,13 @@
 // check again to prove it, and prints the report (text, json, csv, html).
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "cli/commands.h"
 #include "cli/local_engine.h"
@@ -40,64 +43,62 @@ struct Bundle {
   std::string catalog_name;
 };
 
-// The packs named on the command line: built-in bundles, files and directories.
-Result<Bundle> CollectPacks(const std::vector<std::string>& names) {
-  Bundle bundle;
-  auto machine = Host::Open("/");
-  if (!machine.ok()) return machine.status();
-  for (const std::string& name : names) {
-    std::string absolute = name;
-    if (!absolute.empty() && absolute[0] != '/') {
-      char cwd[4096];
-      if (::getcwd(cwd, sizeof(cwd)) != nullptr) absolute = JoinPath(cwd, name);
+// Adds the built-in bundle NAME (packs/NAME/*.json in the binary); false when there is none.
+bool AddBuiltinBundle(const std::string& name, Bundle& bundle) {
+  bool found = false;
+  for (const packs::EmbeddedFile& f : packs::EmbeddedFiles()) {
+    if (!f.path.starts_with(name + "/")) continue;
+    found = true;
+    std::string file = "builtin:" + std::string(f.path);
+    if (f.path.ends_with("/catalog.json")) {
+      bundle.catalog = std::string(f.content);
+      bundle.catalog_name = std::move(file);
+    } else {
+      bundle.sources.push_back({std::move(file), std::string(f.content)});
     }
-    if (!(*machine)->Exists(absolute)) {
-      // A built-in bundle: packs/NAME/*.json in the binary.
-      bool found = false;
+  }
+  return found;
+}
+
+// The packs named on the command line: built-in bundles, files and directories (their
+// catalog.json is the catalogue). Files are this machine's, never under --root.
+Result<Bundle> CollectPacks(const std::vector<std::string>& names) {
+  namespace fs = std::filesystem;
+  Bundle bundle;
+  for (const std::string& name : names) {
+    std::error_code ec;
+    if (!fs::exists(name, ec)) {
+      if (AddBuiltinBundle(name, bundle)) continue;
+      std::set<std::string> known;
       for (const packs::EmbeddedFile& f : packs::EmbeddedFiles()) {
-        if (!f.path.starts_with(name + "/")) continue;
-        found = true;
-        std::string file = "builtin:" + std::string(f.path);
-        if (f.path.ends_with("/catalog.json")) {
-          bundle.catalog = std::string(f.content);
-          bundle.catalog_name = file;
-        } else {
-          bundle.sources.push_back({file, std::string(f.content)});
-        }
+        known.emplace(f.path.substr(0, f.path.find('/')));
       }
-      if (!found) {
-        std::string known;
-        for (const packs::EmbeddedFile& f : packs::EmbeddedFiles()) {
-          std::string bundle_name(f.path.substr(0, f.path.find('/')));
-          if (known.find(bundle_name) == std::string::npos) {
-            known += (known.empty() ? "" : ", ") + bundle_name;
-          }
-        }
-        return Status::NotFound("no pack file, directory or built-in bundle named '" + name +
-                                "'" + (known.empty() ? "" : " (built in: " + known + ")"));
-      }
-      continue;
+      std::string list;
+      for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+      return Status::NotFound("no pack file, directory or built-in bundle named '" + name +
+                              "'" + (list.empty() ? "" : " (built in: " + list + ")"));
     }
     std::vector<std::string> files;
-    if ((*machine)->IsDirectory(absolute)) {
-      VIGIL_ASSIGN_OR_RETURN(auto entries, (*machine)->ListDirectory(absolute));
-      for (const DirEntry& e : entries) {
-        if (!e.name.ends_with(".json")) continue;
-        std::string path = JoinPath(absolute, e.name);
-        if (e.name == "catalog.json") {
-          VIGIL_ASSIGN_OR_RETURN(std::string content, (*machine)->ReadFile(path, 16u << 20));
-          bundle.catalog = std::move(content);
-          bundle.catalog_name = path;
-        } else {
-          files.push_back(path);
-        }
+    if (fs::is_directory(name, ec)) {
+      for (const auto& entry : fs::directory_iterator(name, ec)) {
+        if (entry.path().extension() == ".json") files.push_back(entry.path().string());
+      }
+      if (ec) return Status::IoError("cannot list " + name + ": " + ec.message());
+      std::sort(files.begin(), files.end());
+      if (auto c = std::find_if(files.begin(), files.end(),
+                                [](const std::string& f) { return f.ends_with("/catalog.json"); });
+          c != files.end()) {
+        VIGIL_ASSIGN_OR_RETURN(std::string content, ReadLocalFile(*c, 16u << 20));
+        bundle.catalog = std::move(content);
+        bundle.catalog_name = *c;
+        files.erase(c);
       }
       if (files.empty()) return Status::NotFound("no pack files (*.json) in " + name);
     } else {
-      files.push_back(absolute);
+      files.push_back(name);
     }
     for (const std::string& file : files) {
-      VIGIL_ASSIGN_OR_RETURN(std::string content, (*machine)->ReadFile(file, 4u << 20));
+      VIGIL_ASSIGN_OR_RETURN(std::string content, ReadLocalFile(file, 4u << 20));
       bundle.sources.push_back({file, std::move(content)});
     }
   }

@@ -160,6 +160,22 @@ TEST_F(CheckCliTest, EnforceKeepsASnapshotThatRestores) {
   EXPECT_THAT(r.err, HasSubstr("no snapshots of /etc/motd"));
 }
 
+TEST_F(CheckCliTest, ABadCatalogOrStateDirIsAnErrorAndChangesNothing) {
+  dir_.WriteFile("/catalog.json", R"({"name": "x", "srs": [{"id": "SR 1.1"}]})");
+  ProcessResult r = Vigil({"check", Pack(), "--root", root_.path(), "--catalog",
+                           dir_.path() + "/catalog.json"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("catalog.json"));
+  EXPECT_EQ(r.out, "");
+
+  dir_.WriteFile("/not-a-dir", "a file where the state directory should be\n");
+  root_.WriteFile("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\ntoor:x:0:0::/root:/bin/sh\n");
+  r = Vigil({"check", Pack(), "--root", root_.path(), "--enforce", "--state-dir",
+             dir_.path() + "/not-a-dir"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("not-a-dir"));
+}
+
 TEST_F(CheckCliTest, UsageErrors) {
   EXPECT_EQ(Vigil({"check"}).exit_code, 2);
   ProcessResult r = Vigil({"check", Pack(), "--format", "pdf"});
