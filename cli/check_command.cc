@@ -3,17 +3,14 @@
 // check again to prove it, and prints the report (text, json, csv, html).
 #include <unistd.h>
 
-#include <algorithm>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <optional>
-#include <set>
 
 #include "cli/commands.h"
 #include "cli/local_engine.h"
 #include "enforcers/applier.h"
+#include "enforcers/repair.h"
 #include "enforcers/builtin.h"
 #include "engine/audit/chain.h"
 #include "engine/packs/evaluate.h"
@@ -21,7 +18,7 @@
 #include "engine/packs/report.h"
 #include "engine/packs/report_html.h"
 #include "engine/store/store.h"
-#include "packs/embedded.h"
+#include "packs/bundle.h"
 
 namespace vigil::cli {
 namespace {
@@ -36,74 +33,6 @@ constexpr const char* kSummary =
     "\n"
     "Exit status: 0 every applicable check passes (or was fixed), 1 a check fails or errors,\n"
     "2 usage error or a pack that does not load.";
-
-struct Bundle {
-  std::vector<packs::PackSource> sources;
-  std::optional<std::string> catalog;  // catalog.json content
-  std::string catalog_name;
-};
-
-// Adds the built-in bundle NAME (packs/NAME/*.json in the binary); false when there is none.
-bool AddBuiltinBundle(const std::string& name, Bundle& bundle) {
-  bool found = false;
-  for (const packs::EmbeddedFile& f : packs::EmbeddedFiles()) {
-    if (!f.path.starts_with(name + "/")) continue;
-    found = true;
-    std::string file = "builtin:" + std::string(f.path);
-    if (f.path.ends_with("/catalog.json")) {
-      bundle.catalog = std::string(f.content);
-      bundle.catalog_name = std::move(file);
-    } else {
-      bundle.sources.push_back({std::move(file), std::string(f.content)});
-    }
-  }
-  return found;
-}
-
-// The packs named on the command line: built-in bundles, files and directories (their
-// catalog.json is the catalogue). Files are this machine's, never under --root.
-Result<Bundle> CollectPacks(const std::vector<std::string>& names) {
-  namespace fs = std::filesystem;
-  Bundle bundle;
-  for (const std::string& name : names) {
-    std::error_code ec;
-    if (!fs::exists(name, ec)) {
-      if (AddBuiltinBundle(name, bundle)) continue;
-      std::set<std::string> known;
-      for (const packs::EmbeddedFile& f : packs::EmbeddedFiles()) {
-        known.emplace(f.path.substr(0, f.path.find('/')));
-      }
-      std::string list;
-      for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-      return Status::NotFound("no pack file, directory or built-in bundle named '" + name +
-                              "'" + (list.empty() ? "" : " (built in: " + list + ")"));
-    }
-    std::vector<std::string> files;
-    if (fs::is_directory(name, ec)) {
-      for (const auto& entry : fs::directory_iterator(name, ec)) {
-        if (entry.path().extension() == ".json") files.push_back(entry.path().string());
-      }
-      if (ec) return Status::IoError("cannot list " + name + ": " + ec.message());
-      std::sort(files.begin(), files.end());
-      if (auto c = std::find_if(files.begin(), files.end(),
-                                [](const std::string& f) { return f.ends_with("/catalog.json"); });
-          c != files.end()) {
-        VIGIL_ASSIGN_OR_RETURN(std::string content, ReadLocalFile(*c, 16u << 20));
-        bundle.catalog = std::move(content);
-        bundle.catalog_name = *c;
-        files.erase(c);
-      }
-      if (files.empty()) return Status::NotFound("no pack files (*.json) in " + name);
-    } else {
-      files.push_back(name);
-    }
-    for (const std::string& file : files) {
-      VIGIL_ASSIGN_OR_RETURN(std::string content, ReadLocalFile(file, 4u << 20));
-      bundle.sources.push_back({file, std::move(content)});
-    }
-  }
-  return bundle;
-}
 
 std::string FirstLineOf(const Result<std::string>& content) {
   if (!content.ok()) return "";
@@ -128,21 +57,6 @@ packs::HostFacts Facts(LocalEngine& engine, const std::optional<std::string>& id
   }
   facts.identifier = identifier.value_or(facts.hostname);
   return facts;
-}
-
-// The check of a verdict, and its pack.
-struct Located {
-  const packs::Pack* pack = nullptr;
-  const packs::Check* check = nullptr;
-};
-
-Located Locate(const std::vector<packs::Pack>& loaded, const std::string& id) {
-  for (const packs::Pack& p : loaded) {
-    for (const packs::Check& c : p.checks) {
-      if (c.id == id) return {&p, &c};
-    }
-  }
-  return {};
 }
 
 Status WriteOutput(const std::optional<std::string>& path, const std::string& text) {
@@ -217,7 +131,7 @@ int RunCheck(const std::vector<std::string>& args) {
   }
   vars["target_sl"] = packs::Param::One(std::to_string(target_sl));
 
-  auto bundle = CollectPacks(flags.positionals());
+  auto bundle = packs::CollectPacks(flags.positionals());
   if (!bundle.ok()) return fail(bundle.status().message());
   std::optional<std::string> catalog_text = bundle->catalog;
   std::string catalog_name = bundle->catalog_name;
@@ -269,43 +183,12 @@ int RunCheck(const std::vector<std::string>& args) {
       apply.store = state.get();
       apply.audit = chain.get();
     }
-    std::string last_repair;  // the check whose repair last changed the host, if any
-    for (packs::Verdict& v : verdicts) {
-      if (v.status != packs::VerdictStatus::kFail) continue;
-      Located at = Locate(loaded.packs, v.check);
-      if (at.check == nullptr || !at.check->enforce) continue;
-      if (!last_repair.empty()) {
-        // An earlier repair may have fixed this one too (two checks on one file): plan from
-        // the host as it is now.
-        packs::Verdict now = packs::EvaluateCheck(*engine->database, *at.pack, *at.check, evaluate);
-        if (now.status == packs::VerdictStatus::kPass) {
-          now.status = packs::VerdictStatus::kFixed;
-          now.remediation = packs::Remediation{
-              "applied", {}, "repaired by the enforcer of " + last_repair, std::nullopt};
-          std::cerr << "enforce " << v.check << ": repaired by the enforcer of " << last_repair
-                    << "\n";
-          v = std::move(now);
-          continue;
-        }
-        if (now.status == packs::VerdictStatus::kFail) v = std::move(now);
-      }
-      packs::Params merged = at.pack->vars;
-      for (const auto& [name, value] : vars) merged[name] = value;
-      v.remediation = enforcers::Enforce(*engine->host, actions, *at.check, v, merged, apply);
-      if (!dry_run && v.remediation->outcome == "applied") last_repair = v.check;
-      std::cerr << (dry_run ? "plan " : "enforce ") << v.check << ": "
-                << v.remediation->outcome
-                << (v.remediation->message.empty() ? "" : " (" + v.remediation->message + ")")
-                << "\n";
-      if (dry_run) continue;
-      const std::string& outcome = v.remediation->outcome;
-      if (outcome != "applied" && outcome != "planned") continue;
-      // Prove it: the check runs again on the repaired host.
-      packs::Verdict again = packs::EvaluateCheck(*engine->database, *at.pack, *at.check, evaluate);
-      again.remediation = std::move(v.remediation);
-      if (again.status == packs::VerdictStatus::kPass) again.status = packs::VerdictStatus::kFixed;
-      v = std::move(again);
-    }
+    enforcers::RepairOptions repair;
+    repair.apply = apply;
+    repair.evaluate = evaluate;
+    repair.progress = [](const std::string& line) { std::cerr << line << "\n"; };
+    enforcers::RepairFailing(*engine->host, *engine->database, actions, loaded.packs, verdicts,
+                             repair);
   }
 
   packs::CheckReport report = packs::BuildReport(catalog, loaded.packs, std::move(verdicts),
