@@ -49,35 +49,52 @@ Result<std::unique_ptr<Outbox>> Outbox::Open(store::Store& store, OutboxOptions 
 }
 
 Result<uint64_t> Outbox::Append(ItemKind kind, std::string json) {
+  std::vector<std::string> one;
+  one.push_back(std::move(json));
+  return AppendAll(kind, std::move(one));
+}
+
+Result<uint64_t> Outbox::AppendAll(ItemKind kind, std::vector<std::string> items) {
   std::lock_guard lock(mutex_);
-  std::string value(1, static_cast<char>(kind));
-  value += json;
-  const uint64_t seq = stats_.next_seq;
+  const uint64_t first = stats_.next_seq;
+  if (items.empty()) return first;
   std::vector<store::Mutation> batch;
-  batch.push_back(store::Mutation::Put(store::Family::kOutbox, store::EncodeSeq(seq), value));
-  // Make room by dropping the oldest logs; evidence (verdicts, audit heads) always stays.
-  uint64_t bytes = stats_.bytes + value.size();
-  size_t drop = 0;
-  while (bytes > options_.max_bytes && drop < logs_.size()) {
+  std::vector<std::pair<uint64_t, uint64_t>> added;  // seq, size
+  uint64_t bytes = stats_.bytes;
+  for (size_t i = 0; i < items.size(); ++i) {
+    std::string value(1, static_cast<char>(kind));
+    value += items[i];
+    added.emplace_back(first + i, value.size());
+    bytes += value.size();
     batch.push_back(
-        store::Mutation::Delete(store::Family::kOutbox, store::EncodeSeq(logs_[drop].first)));
-    bytes -= logs_[drop].second;
+        store::Mutation::Put(store::Family::kOutbox, store::EncodeSeq(first + i), std::move(value)));
+  }
+  // Make room by dropping the oldest logs; evidence (verdicts, audit heads) always stays. Logs
+  // of this very append may go too when they alone pass the bound (oldest first).
+  std::vector<std::pair<uint64_t, uint64_t>> logs = logs_;
+  if (kind == ItemKind::kLog) logs.insert(logs.end(), added.begin(), added.end());
+  size_t drop = 0;
+  while (bytes > options_.max_bytes && drop < logs.size()) {
+    batch.push_back(
+        store::Mutation::Delete(store::Family::kOutbox, store::EncodeSeq(logs[drop].first)));
+    bytes -= logs[drop].second;
     ++drop;
   }
+  const uint64_t next = first + items.size();
   batch.push_back(store::Mutation::Put(store::Family::kConfig, std::string(kNextSeqKey),
-                                       std::to_string(seq + 1)));
+                                       std::to_string(next)));
   if (drop > 0) {
     batch.push_back(store::Mutation::Put(store::Family::kConfig, std::string(kDroppedKey),
                                          std::to_string(stats_.dropped + drop)));
   }
   VIGIL_RETURN_IF_ERROR(store_.Write(batch));
-  logs_.erase(logs_.begin(), logs_.begin() + static_cast<long>(drop));
-  if (kind == ItemKind::kLog) logs_.emplace_back(seq, value.size());
-  stats_.next_seq = seq + 1;
-  stats_.depth = stats_.depth + 1 - drop;
+  logs.erase(logs.begin(), logs.begin() + static_cast<long>(drop));
+  logs_ = std::move(logs);
+  stats_.next_seq = next;
+  stats_.depth = stats_.depth + items.size() - drop;
   stats_.bytes = bytes;
   stats_.dropped += drop;
-  return seq;
+  return first;
 }
 
 Result<std::vector<OutboxItem>> Outbox::Peek(uint64_t after, size_t max_items,

@@ -48,6 +48,9 @@ class Outbox {
   // Stores an item under the next sequence number (durably, with the counters, in one write)
   // and returns that number.
   Result<uint64_t> Append(ItemKind kind, std::string json);
+  // Stores items of one kind under consecutive numbers with one durable write, and returns the
+  // first number. Either every item is stored or none.
+  Result<uint64_t> AppendAll(ItemKind kind, std::vector<std::string> items);
   // Up to `max_items` items with seq > after, in order, stopping before `max_bytes` of JSON
   // (at least one item when there is one).
   Result<std::vector<OutboxItem>> Peek(uint64_t after, size_t max_items, size_t max_bytes) const;

@@ -112,4 +112,51 @@ Result<NodeConfig> ParseNodeConfig(std::string_view file, std::string_view conte
   return Status::InvalidArgument(message);
 }
 
+std::string NodeConfigJson(const NodeConfig& config, const std::vector<PackSource>& packs,
+                           const std::optional<std::string>& catalog) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  auto text = [&w](std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); };
+  w.StartObject();
+  w.Key("type");
+  w.String("config");
+  w.Key("v");
+  w.Int(1);
+  w.Key("version");
+  w.Uint64(config.version);
+  w.Key("roles");
+  w.StartArray();
+  for (const std::string& role : config.roles) text(role);
+  w.EndArray();
+  w.Key("vars");
+  w.StartObject();
+  for (const auto& [name, param] : config.vars) {
+    text(name);
+    if (param.is_list) w.StartArray();
+    for (const std::string& item : param.items) text(item);
+    if (param.is_list) w.EndArray();
+  }
+  w.EndObject();
+  w.Key("enforce");
+  text(EnforceModeName(config.enforce));
+  w.Key("target_sl");
+  w.Int(config.target_sl);
+  w.Key("packs");
+  w.StartArray();
+  for (const PackSource& pack : packs) {
+    w.RawValue(pack.content.data(), pack.content.size(), rapidjson::kObjectType);
+  }
+  w.EndArray();
+  if (catalog) {
+    w.Key("catalog");
+    w.RawValue(catalog->data(), catalog->size(), rapidjson::kObjectType);
+  }
+  if (!config.signature.empty()) {
+    w.Key("signature");
+    text(config.signature);
+  }
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
 }  // namespace vigil::packs

@@ -41,4 +41,10 @@ struct NodeConfig {
 // ("node.json: /enforce: must be auto, dry-run or off"), as InvalidArgument.
 Result<NodeConfig> ParseNodeConfig(std::string_view file, std::string_view content);
 
+// The config as one JSON object with every pack inlined: `config`'s fields (its pack_names left
+// out), then `packs` (each source's content, which must be a JSON object) and `catalog`. The
+// agent keeps this form, so it runs without the files a local config named.
+std::string NodeConfigJson(const NodeConfig& config, const std::vector<PackSource>& packs,
+                           const std::optional<std::string>& catalog);
+
 }  // namespace vigil::packs

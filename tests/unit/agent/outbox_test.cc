@@ -95,6 +95,24 @@ TEST_F(OutboxTest, TheBoundDropsOldestLogsNeverEvidence) {
   EXPECT_EQ(box_->stats().depth, 4u);
 }
 
+TEST_F(OutboxTest, ABatchGetsConsecutiveNumbersAndObeysTheBound) {
+  Reopen({.max_bytes = 1000});
+  const std::string big(300, 'r');
+  box_->Append(ItemKind::kVerdict, big).value();  // 1
+  // Three logs at once: together with the verdict they pass the bound, so the oldest log of
+  // the batch itself goes.
+  EXPECT_EQ(*box_->AppendAll(ItemKind::kLog, {big, big, big}), 2u);
+  EXPECT_THAT(Seqs(), ElementsAre(1, 3, 4));
+  EXPECT_EQ(box_->stats().dropped, 1u);
+  EXPECT_EQ(box_->stats().depth, 3u);
+  EXPECT_EQ(box_->stats().next_seq, 5u);
+  EXPECT_EQ(*box_->AppendAll(ItemKind::kVerdict, {}), 5u);  // nothing stored, nothing used
+  EXPECT_EQ(*box_->Append(ItemKind::kVerdict, "{}"), 5u);
+  Reopen({.max_bytes = 1000});
+  EXPECT_THAT(Seqs(), ElementsAre(1, 3, 4, 5));
+  EXPECT_EQ(box_->stats().dropped, 1u);
+}
+
 TEST_F(OutboxTest, AnUnreadableItemIsCorruptionNamingIt) {
   box_->Append(ItemKind::kLog, "{}").value();
   ASSERT_TRUE(store_->Put(store::Family::kOutbox, store::EncodeSeq(7), "?garbage").ok());

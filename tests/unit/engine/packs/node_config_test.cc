@@ -63,6 +63,27 @@ TEST(NodeConfigTest, RefusesWhatIsNotAConfig) {
               HasSubstr("/type"));
 }
 
+TEST(NodeConfigTest, InlinedFormReadsBackTheSame) {
+  auto config = ParseNodeConfig("node.json", R"({"version": 4, "roles": ["r"],
+    "vars": {"cidrs": ["10.0.0.0/8"], "tries": 3}, "enforce": "auto", "target_sl": 3,
+    "packs": ["iec62443"], "signature": "c2ln"})");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  std::string json = NodeConfigJson(*config, {{"a.json", R"({"name":"a"})"}},
+                                    std::string(R"({"srs":[]})"));
+  auto again = ParseNodeConfig("stored", json);
+  ASSERT_TRUE(again.ok()) << again.status().message() << "\n" << json;
+  EXPECT_EQ(again->version, 4u);
+  EXPECT_THAT(again->roles, ElementsAre("r"));
+  EXPECT_EQ(again->vars, config->vars);
+  EXPECT_EQ(again->enforce, EnforceMode::kAuto);
+  EXPECT_EQ(again->target_sl, 3);
+  EXPECT_TRUE(again->pack_names.empty());
+  ASSERT_EQ(again->packs.size(), 1u);
+  EXPECT_EQ(again->packs[0].content, R"({"name":"a"})");
+  EXPECT_EQ(again->catalog, R"({"srs":[]})");
+  EXPECT_EQ(again->signature, "c2ln");
+}
+
 TEST(NodeConfigTest, ModeNamesRoundTrip) {
   EXPECT_EQ(EnforceModeName(EnforceMode::kAuto), "auto");
   EXPECT_EQ(EnforceModeName(EnforceMode::kDryRun), "dry-run");
