@@ -17,5 +17,6 @@ int RunPacks(const std::vector<std::string>& args);
 int RunAudit(const std::vector<std::string>& args);
 int RunCheck(const std::vector<std::string>& args);
 int RunSnapshots(const std::vector<std::string>& args);
+int RunDaemon(const std::vector<std::string>& args);
 
 }  // namespace vigil::cli

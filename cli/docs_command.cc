@@ -3,6 +3,7 @@
 #include <iostream>
 #include <string>
 
+#include "agent/agent_status.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "engine/registry.h"
@@ -74,7 +75,11 @@ int RunDocs(const std::vector<std::string>& args) {
     return 2;
   }
   TableRegistry registry;
-  if (Status s = tables::RegisterBuiltinTables(registry); !s.ok()) {
+  // vigil_agent is served only by a running daemon; it is described here all the same.
+  agent::AgentStatus no_daemon("", nullptr);
+  Status s = tables::RegisterBuiltinTables(registry);
+  if (s.ok()) s = registry.Add(agent::MakeAgentTable(no_daemon));
+  if (!s.ok()) {
     std::cerr << "vigil docs: " << s.message() << "\n";
     return 1;
   }

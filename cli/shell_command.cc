@@ -3,6 +3,7 @@
 #include <editline/readline.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -11,8 +12,8 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "cli/local_engine.h"
 #include "cli/output.h"
+#include "cli/remote_engine.h"
 
 namespace vigil::cli {
 namespace {
@@ -28,7 +29,7 @@ constexpr const char* kShellHelp =
     "Statements end with ';' and may span lines. Vigil SQL is read-only.\n";
 
 struct ShellState {
-  LocalEngine engine;
+  std::unique_ptr<StatementEngine> engine;
   OutputMode mode = OutputMode::kPretty;
   bool headers = true;
   bool timer = false;
@@ -54,8 +55,8 @@ void RunStatement(ShellState& state, const std::string& sql) {
   auto writer = MakeWriter(state.mode, state.headers, std::cout);
   std::vector<std::string> columns;
   bool begun = false;
-  auto produced = state.engine.database->Stream(
-      sql, state.engine.options, [&](const std::vector<std::string>& names) { columns = names; },
+  auto produced = state.engine->Stream(
+      sql, [&](const std::vector<std::string>& names) { columns = names; },
       [&](Row&& row) {
         if (!begun) writer->Begin(columns);
         begun = true;
@@ -63,7 +64,7 @@ void RunStatement(ShellState& state, const std::string& sql) {
         return true;
       });
   std::cout.flush();
-  for (const std::string& w : state.engine.database->warnings()) {
+  for (const std::string& w : state.engine->warnings()) {
     std::cerr << "warning: " << w << "\n";
   }
   if (!produced.ok()) {
@@ -74,7 +75,7 @@ void RunStatement(ShellState& state, const std::string& sql) {
     if (!begun) writer->Begin(columns);
     writer->End();
   }
-  const auto& max_rows = state.engine.options.max_rows;
+  const auto& max_rows = state.engine->options().max_rows;
   if (max_rows && *produced > *max_rows) {
     std::cerr << "(showing " << *max_rows << " of " << *produced << " rows)\n";
   }
@@ -111,27 +112,36 @@ bool RunDotCommand(ShellState& state, const std::string& line) {
   std::istringstream in(line);
   for (std::string w; in >> w;) words.push_back(w);
   const std::string& cmd = words[0];
-  const TableRegistry& registry = *state.engine.registry;
   if (cmd == ".quit" || cmd == ".exit" || cmd == ".q") return false;
+  std::vector<Schema> tables;
+  if (cmd == ".tables" || cmd == ".schema") {
+    auto listed = state.engine->Tables();
+    if (!listed.ok()) {
+      std::cerr << "Error: " << listed.status().message() << "\n";
+      return true;
+    }
+    tables = std::move(listed).value();
+  }
   if (cmd == ".help") {
     std::cout << kShellHelp;
   } else if (cmd == ".tables") {
-    for (const auto& t : registry.tables()) {
-      const std::string& name = t->schema().name;
+    for (const Schema& t : tables) {
+      const std::string& name = t.name;
       if (words.size() < 2 || name.find(words[1]) != std::string::npos) {
         std::cout << "  => " << name << "\n";
       }
     }
   } else if (cmd == ".schema") {
     if (words.size() >= 2) {
-      const Table* table = registry.Find(words[1]);
-      if (table == nullptr) {
+      auto table = std::find_if(tables.begin(), tables.end(),
+                                [&](const Schema& t) { return t.name == words[1]; });
+      if (table == tables.end()) {
         std::cerr << "Error: no table named " << words[1] << " (try .tables)\n";
       } else {
-        std::cout << CreateStatement(table->schema()) << "\n";
+        std::cout << CreateStatement(*table) << "\n";
       }
     } else {
-      for (const auto& t : registry.tables()) std::cout << CreateStatement(t->schema()) << "\n";
+      for (const Schema& t : tables) std::cout << CreateStatement(t) << "\n";
     }
   } else if (cmd == ".mode") {
     auto mode = words.size() == 2 ? ParseOutputMode(words[1]) : std::nullopt;
@@ -161,7 +171,7 @@ int RunShell(const std::vector<std::string>& args) {
                 "An interactive SQL shell over this host's tables. Type .help for its commands.\n"
                 "On a terminal it has line editing and keeps history in ~/.vigil_history;\n"
                 "with piped input it runs the statements it reads and exits.");
-  AddEngineFlags(flags);
+  AddStatementEngineFlags(flags);
   if (Status s = flags.Parse(args); !s.ok()) {
     std::cerr << "vigil shell: " << s.message() << "\n(see vigil shell --help)\n";
     return 2;
@@ -175,10 +185,10 @@ int RunShell(const std::vector<std::string>& args) {
               << " (to run one statement use vigil sql)\n";
     return 2;
   }
-  auto engine = OpenLocalEngine(flags);
+  auto engine = OpenStatementEngine(flags);
   if (!engine.ok()) {
     std::cerr << "vigil shell: " << engine.status().message() << "\n";
-    return 1;
+    return engine.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
   }
   ShellState state{std::move(engine).value()};
   const bool interactive = ::isatty(STDIN_FILENO) != 0;
@@ -188,8 +198,7 @@ int RunShell(const std::vector<std::string>& args) {
   const std::string history = HistoryPath();
   if (interactive) {
     std::cout << "vigil " << VIGIL_VERSION << " shell on "
-              << (state.engine.host->is_machine_root() ? std::string("this host")
-                                                       : "root " + state.engine.host->root())
+              << state.engine->Describe()
               << ". Enter .help for usage hints.\n";
     using_history();
     if (!history.empty()) read_history(history.c_str());

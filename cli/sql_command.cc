@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "cli/local_engine.h"
 #include "cli/output.h"
+#include "cli/remote_engine.h"
 
 namespace vigil::cli {
 
@@ -19,7 +19,7 @@ int RunSql(const std::vector<std::string>& args) {
   flags.Bool("line", "Print one 'column = value' line per column, rows separated by a blank line");
   flags.Bool("pretty", "Print a boxed table with a header");
   flags.Bool("list", "Print rows with cells separated by '|', without a header");
-  AddEngineFlags(flags);
+  AddStatementEngineFlags(flags);
   if (Status s = flags.Parse(args); !s.ok()) {
     std::cerr << "vigil sql: " << s.message() << "\n(see vigil sql --help)\n";
     return 2;
@@ -49,7 +49,7 @@ int RunSql(const std::vector<std::string>& args) {
     return 2;
   }
 
-  auto engine = OpenLocalEngine(flags);
+  auto engine = OpenStatementEngine(flags);
   if (!engine.ok()) {
     std::cerr << "vigil sql: " << engine.status().message() << "\n";
     return engine.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
@@ -59,8 +59,8 @@ int RunSql(const std::vector<std::string>& args) {
   // its error.
   std::vector<std::string> columns;
   bool begun = false;
-  auto produced = engine->database->Stream(
-      flags.positionals()[0], engine->options,
+  auto produced = (*engine)->Stream(
+      flags.positionals()[0],
       [&](const std::vector<std::string>& names) { columns = names; },
       [&](Row&& row) {
         if (!begun) writer->Begin(columns);
@@ -69,15 +69,16 @@ int RunSql(const std::vector<std::string>& args) {
         return true;
       });
   std::cout.flush();
-  for (const std::string& w : engine->database->warnings()) std::cerr << "warning: " << w << "\n";
+  for (const std::string& w : (*engine)->warnings()) std::cerr << "warning: " << w << "\n";
   if (!produced.ok()) {
     std::cerr << "vigil sql: " << produced.status().message() << "\n";
     return 1;
   }
   if (!begun) writer->Begin(columns);
   writer->End();
-  if (engine->options.max_rows && *produced > *engine->options.max_rows) {
-    std::cerr << "vigil sql: printed " << *engine->options.max_rows << " of " << *produced
+  const auto& max_rows = (*engine)->options().max_rows;
+  if (max_rows && *produced > *max_rows) {
+    std::cerr << "vigil sql: printed " << *max_rows << " of " << *produced
               << " rows (--max-rows)\n";
   }
   return 0;

@@ -20,6 +20,7 @@ constexpr const char* kUsage =
     "  packs validate  Validate pack files and print every problem\n"
     "  audit verify    Check the audit chain (audit show prints its records)\n"
     "  snapshots       List or restore the file contents enforcers kept before a change\n"
+    "  daemon          The agent: checks, repairs and logs every cycle (--once for one cycle)\n"
     "\n"
     "Options:\n"
     "  --help          Show this help (vigil COMMAND --help for a command's options)\n"
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
   if (command == "audit") return vigil::cli::RunAudit(rest);
   if (command == "check") return vigil::cli::RunCheck(rest);
   if (command == "snapshots") return vigil::cli::RunSnapshots(rest);
+  if (command == "daemon") return vigil::cli::RunDaemon(rest);
   std::cerr << "vigil: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

@@ -1,6 +1,7 @@
 #include "engine/registry.h"
 
 #include <algorithm>
+#include <string>
 
 namespace vigil {
 
@@ -16,6 +17,18 @@ Status TableRegistry::Add(std::unique_ptr<Table> table) {
     return Status::AlreadyExists("table " + schema.name + " is registered twice");
   }
   tables_.insert(at, std::move(table));
+  return Status::Ok();
+}
+
+Status TableRegistry::Remove(std::string_view name) {
+  auto at = std::lower_bound(tables_.begin(), tables_.end(), name,
+                             [](const std::unique_ptr<Table>& t, std::string_view n) {
+                               return t->schema().name < n;
+                             });
+  if (at == tables_.end() || (*at)->schema().name != name) {
+    return Status::NotFound("no table named " + std::string(name) + " is registered");
+  }
+  tables_.erase(at);
   return Status::Ok();
 }
 

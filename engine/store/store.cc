@@ -143,10 +143,37 @@ Store::~Store() = default;
 
 const std::string& Store::dir() const { return impl_->dir; }
 
+namespace {
+
+// A directory with table files, a write-ahead log or a later manifest but no CURRENT file is a
+// damaged store (or another program's): RocksDB would start a new, empty store over it and then
+// delete the old files as obsolete. What a first open killed before CURRENT existed leaves
+// (IDENTITY, LOCK, LOG, OPTIONS-*, MANIFEST-000001, *.dbtmp) is not refused: that open had
+// nothing to lose, and refusing it would keep the daemon from ever starting again.
+Status RefuseHeadlessStore(const std::string& dir) {
+  if (::access((dir + "/CURRENT").c_str(), F_OK) == 0) return Status::Ok();
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.ends_with(".sst") || name.ends_with(".log") ||
+        (name.starts_with("MANIFEST-") && name != "MANIFEST-000001")) {
+      return Status::FailedPrecondition(
+          "state directory " + dir + " holds store files (" + name +
+          ") but no CURRENT file: the store is damaged or not vigil's; restore CURRENT from a "
+          "backup or move the directory aside");
+    }
+  }
+  if (ec) return Status::IoError("cannot list state directory " + dir + ": " + ec.message());
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const OpenOptions& options) {
   if (dir.empty()) return Status::InvalidArgument("the state directory must not be empty");
   if (options.create) {
     VIGIL_RETURN_IF_ERROR(MakeStateDir(dir));
+    VIGIL_RETURN_IF_ERROR(RefuseHeadlessStore(dir));
   } else {
     struct stat st;
     if (::stat(dir.c_str(), &st) != 0) {

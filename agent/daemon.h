@@ -1,0 +1,101 @@
+// The agent (`vigil daemon`, DESIGN.md "The agent"): every cycle it runs the scheduled queries
+// and checks that are due, logs query results in osquery's format (results file and outbox),
+// records verdict changes, and repairs failing checks where the config says `enforce: auto`,
+// proving each repair by running the check again. It runs from the last config it accepted, so
+// a node that cannot reach its hub keeps enforcing and keeps its evidence.
+//
+// One daemon per state directory: Open() takes the store's lock, and a second daemon on the
+// same directory is refused naming the holder.
+//
+// Threads: the cycle runs on the caller's thread (Run or RunCycle); the extension socket, when
+// enabled, serves queries on its own threads through the same SharedEngine, between the
+// cycle's statements.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "engine/status.h"
+
+namespace vigil::agent {
+
+enum class LogLevel { kError, kWarning, kInfo, kDebug };
+std::string_view LogLevelName(LogLevel level);  // "error", "warning", "info", "debug"
+
+struct DaemonOptions {
+  std::string state_dir;
+  std::string root = "/";
+  // A local config file (the `config` message's shape, with pack names allowed). Without one,
+  // the daemon runs from the config kept in the store, else from the built-in default (the
+  // iec62443 bundle, report only).
+  std::optional<std::string> config_path;
+  std::chrono::milliseconds cycle{15'000};
+  std::optional<std::string> host_identifier;  // default: the host's hostname
+  std::chrono::milliseconds statement_timeout{10'000};
+  // The extension socket; empty disables it. Default: STATE_DIR/vigil.sock (set by the caller).
+  std::string extensions_socket;
+  std::string results_log;  // default: STATE_DIR/results.log
+  uint64_t results_log_max_bytes = 25u << 20;
+  uint64_t outbox_max_bytes = 64u << 20;
+  // A verdict goes to the outbox when it changes, and again after this long unchanged, so the
+  // hub can tell a quiet node from a silent one.
+  std::chrono::seconds verdict_refresh{3600};
+  // A repair that did not fix its check is tried again only when the check's rows change, or
+  // after this long.
+  std::chrono::seconds repair_retry{3600};
+  // Items that were running when the process died are skipped this long after a restart.
+  std::chrono::seconds crash_denial{3600};
+  LogLevel log_level = LogLevel::kInfo;
+  // Where log lines go (default: standard error, one line each).
+  std::function<void(LogLevel, const std::string&)> log;
+};
+
+// What one cycle did.
+struct CycleReport {
+  int queries = 0;          // scheduled queries run
+  int query_errors = 0;     // of queries and checks
+  int log_lines = 0;        // result log lines written
+  int checks = 0;           // checks evaluated
+  int failing = 0;          // of them, fail or error after any repair
+  int repaired = 0;         // fixed by an enforcer in this cycle
+  int verdicts_queued = 0;  // verdicts put in the outbox (changed or refreshed)
+  double duration_ms = 0;
+};
+
+class Daemon {
+ public:
+  // Opens the state directory, loads the config (a config file that does not load is an error
+  // when there is no earlier config to fall back on), opens the engine and the extension
+  // socket. Every error names the file or directory concerned.
+  static Result<std::unique_ptr<Daemon>> Open(DaemonOptions options);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // One cycle: what is due (with `everything`, every query and check, due or not).
+  Result<CycleReport> RunCycle(bool everything = false);
+
+  // Runs cycles every `cycle` until Stop(). A SIGHUP-style Reload() between cycles reloads the
+  // local config; a config that does not load is reported and the current one kept.
+  void Run();
+  // Thread-safe; a cycle in progress finishes the item it is on (and its writes) and stops.
+  void Stop();
+  void Reload();
+
+  // Re-reads the local config file; on any problem keeps the current config and says why.
+  Status ReloadConfig();
+
+ private:
+  struct Impl;
+  explicit Daemon(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vigil::agent

@@ -1,0 +1,136 @@
+// `vigil daemon`: the agent. Runs the convergence loop until SIGTERM or SIGINT; SIGHUP reloads
+// the local config. Signals are taken by one thread with sigwait(), so the loop itself is
+// never interrupted in the middle of a write.
+#include <pthread.h>
+#include <signal.h>
+
+#include <iostream>
+#include <thread>
+
+#include "agent/daemon.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
+
+namespace vigil::cli {
+namespace {
+
+constexpr const char* kSummary =
+    "The agent. Every cycle it runs the scheduled queries and checks that are due, writes query\n"
+    "results in osquery's result log format (STATE_DIR/results.log and the outbox for the hub),\n"
+    "records verdict changes, and with `enforce: auto` repairs failing checks and checks again.\n"
+    "It runs from --config FILE (JSON: version, roles, vars, enforce auto|dry-run|off, target_sl,\n"
+    "packs: built-in bundle names, pack files or directories, or pack objects); without one,\n"
+    "from the config kept in the state directory, else the built-in iec62443 bundle, report\n"
+    "only. The extension socket serves SQL to `vigil sql --connect SOCKET` and tables to\n"
+    "extension processes. SIGTERM/SIGINT stop it after the current step; SIGHUP reloads --config.\n"
+    "\n"
+    "Exit status: 0 stopped cleanly (with --once: every check passes), 1 with --once: a check\n"
+    "fails or errors, 2 usage error or the daemon could not start.";
+
+Result<agent::LogLevel> ParseLogLevel(const std::string& text) {
+  for (agent::LogLevel level : {agent::LogLevel::kError, agent::LogLevel::kWarning,
+                                agent::LogLevel::kInfo, agent::LogLevel::kDebug}) {
+    if (agent::LogLevelName(level) == text) return level;
+  }
+  return Status::InvalidArgument("--log-level must be error, warning, info or debug, not '" +
+                                 text + "'");
+}
+
+}  // namespace
+
+int RunDaemon(const std::vector<std::string>& args) {
+  FlagSet flags("vigil daemon [OPTIONS]", kSummary);
+  flags.Value("state-dir", "DIR", "Where the store, results log and socket live", kDefaultStateDir);
+  flags.Value("root", "DIR", "Read and repair the host under DIR instead of /", "/");
+  flags.Value("config", "FILE", "The node's config (JSON); SIGHUP reloads it");
+  flags.Value("cycle", "DURATION", "Time between cycles (100ms at least)", "15s");
+  flags.Value("host-identifier", "NAME", "The node's name in results (default: its hostname)");
+  flags.Value("timeout", "DURATION", "Time limit per statement", "10s");
+  flags.Value("extensions-socket", "PATH", "The extension socket (default: STATE_DIR/vigil.sock)");
+  flags.Bool("disable-extensions", "Do not open the extension socket");
+  flags.Value("results-log", "FILE", "Results log (default: STATE_DIR/results.log)");
+  flags.Value("results-log-max-bytes", "N", "Rotate the results log at this size", "26214400");
+  flags.Value("outbox-max-bytes", "N",
+              "Bound of the outbox; past it the oldest query results are dropped (counted)",
+              "67108864");
+  flags.Value("log-level", "LEVEL", "error, warning, info or debug", "info");
+  flags.Bool("once", "Run one cycle (every query and check, due or not) and exit");
+  auto usage = [](const std::string& message) {
+    std::cerr << "vigil daemon: " << message << "\n(see vigil daemon --help)\n";
+    return 2;
+  };
+  if (Status s = flags.Parse(args); !s.ok()) return usage(s.message());
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return 0;
+  }
+  if (!flags.positionals().empty()) {
+    return usage("unexpected argument '" + flags.positionals()[0] + "'");
+  }
+
+  agent::DaemonOptions options;
+  options.state_dir = *flags.Get("state-dir");
+  options.root = *flags.Get("root");
+  options.config_path = flags.Get("config");
+  options.host_identifier = flags.Get("host-identifier");
+  auto cycle = ParseDuration(*flags.Get("cycle"));
+  if (!cycle.ok()) return usage("--cycle: " + cycle.status().message());
+  options.cycle = *cycle;
+  auto timeout = ParseDuration(*flags.Get("timeout"));
+  if (!timeout.ok()) return usage("--timeout: " + timeout.status().message());
+  options.statement_timeout = *timeout;
+  if (!flags.IsSet("disable-extensions")) {
+    options.extensions_socket =
+        flags.Get("extensions-socket").value_or(options.state_dir + "/vigil.sock");
+  }
+  if (auto file = flags.Get("results-log")) options.results_log = *file;
+  auto results_max = ParseCount(*flags.Get("results-log-max-bytes"), "--results-log-max-bytes");
+  if (!results_max.ok()) return usage(results_max.status().message());
+  options.results_log_max_bytes = static_cast<uint64_t>(*results_max);
+  auto outbox_max = ParseCount(*flags.Get("outbox-max-bytes"), "--outbox-max-bytes");
+  if (!outbox_max.ok()) return usage(outbox_max.status().message());
+  options.outbox_max_bytes = static_cast<uint64_t>(*outbox_max);
+  auto level = ParseLogLevel(*flags.Get("log-level"));
+  if (!level.ok()) return usage(level.status().message());
+  options.log_level = *level;
+
+  // Every thread the daemon starts inherits this mask; only the signal thread takes them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A client that goes away mid-answer must not kill the daemon.
+  signal(SIGPIPE, SIG_IGN);
+
+  auto daemon = agent::Daemon::Open(options);
+  if (!daemon.ok()) {
+    std::cerr << "vigil daemon: " << daemon.status().message() << "\n";
+    return 2;
+  }
+  if (flags.IsSet("once")) {
+    auto report = (*daemon)->RunCycle(true);
+    if (!report.ok()) return 2;
+    return report->failing > 0 ? 1 : 0;
+  }
+
+  std::thread waiter([&signals, d = daemon->get()] {
+    for (;;) {
+      int received = 0;
+      if (sigwait(&signals, &received) != 0) continue;
+      if (received == SIGHUP) {
+        d->Reload();
+        continue;
+      }
+      d->Stop();
+      return;
+    }
+  });
+  (*daemon)->Run();
+  // Run() returns only after Stop(), which only the signal thread calls.
+  waiter.join();
+  return 0;
+}
+
+}  // namespace vigil::cli
