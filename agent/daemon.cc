@@ -315,26 +315,28 @@ struct Daemon::Impl {
   std::vector<packs::Verdict> EvaluateChecks(Database& db, const std::vector<std::string>& due,
                                              const packs::EvaluateOptions& evaluate,
                                              Clock::time_point cycle_start, CycleReport& report) {
-    std::vector<packs::Verdict> verdicts;
-    db.HoldRows(true);
+    const std::set<std::string> wanted(due.begin(), due.end());
+    std::vector<packs::CheckRef> batch;
     for (const packs::Pack& pack : config.packs) {
       for (const packs::Check& check : pack.checks) {
-        if (stop) break;
-        const std::string name = CheckItemName(check.id);
-        if (std::find(due.begin(), due.end(), name) == due.end()) continue;
-        if (Status s = schedule->Begin(name); !s.ok()) {
-          Log(LogLevel::kError, name + ": " + s.message());
-          continue;
-        }
-        verdicts.push_back(packs::EvaluateCheck(db, pack, check, evaluate));
-        ++report.checks;
-        if (verdicts.back().status == packs::VerdictStatus::kError) ++report.query_errors;
-        if (Status s = schedule->End(name, cycle_start); !s.ok()) {
-          Log(LogLevel::kError, name + ": " + s.message());
-        }
+        if (wanted.count(CheckItemName(check.id))) batch.push_back({&pack, &check});
       }
     }
-    db.HoldRows(false);
+    auto mark = [&](const packs::CheckRef& ref) {
+      if (Status s = schedule->Begin(CheckItemName(ref.check->id)); !s.ok()) {
+        Log(LogLevel::kError, ref.check->id + ": " + s.message());
+      }
+    };
+    auto done = [&](const packs::CheckRef& ref) {
+      if (Status s = schedule->End(CheckItemName(ref.check->id), cycle_start); !s.ok()) {
+        Log(LogLevel::kError, ref.check->id + ": " + s.message());
+      }
+    };
+    std::vector<packs::Verdict> verdicts = packs::EvaluateBatch(db, batch, evaluate, mark, done);
+    report.checks += static_cast<int>(verdicts.size());
+    for (const packs::Verdict& v : verdicts) {
+      if (v.status == packs::VerdictStatus::kError) ++report.query_errors;
+    }
     return verdicts;
   }
 

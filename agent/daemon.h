@@ -85,7 +85,8 @@ class Daemon {
   // Runs cycles every `cycle` until Stop(). A SIGHUP-style Reload() between cycles reloads the
   // local config; a config that does not load is reported and the current one kept.
   void Run();
-  // Thread-safe; a cycle in progress finishes the item it is on (and its writes) and stops.
+  // Thread-safe; a cycle in progress finishes the step it is on (a scheduled query, the batch
+  // of checks, the repairs) with its writes, and stops.
   void Stop();
   void Reload();
 

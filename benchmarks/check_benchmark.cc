@@ -5,8 +5,11 @@
 // as a process and timed by wall clock, so compare the "Time" column.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,11 +49,38 @@ std::vector<packs::PackSource> Bundle() {
   return sources;
 }
 
+// Mean duration_ms of each check in the last run of each benchmark (a benchmark runs more
+// than once while Google Benchmark settles the iteration count). With VIGIL_CHECK_COSTS set,
+// main() prints the checks that cost most, to see where the time goes.
+std::map<std::string, std::map<std::string, double>>& CheckCosts() {
+  static auto* costs = new std::map<std::string, std::map<std::string, double>>();
+  return *costs;
+}
+
+void PrintCheckCosts() {
+  if (std::getenv("VIGIL_CHECK_COSTS") == nullptr) return;
+  for (const auto& [name, by_check] : CheckCosts()) {
+    std::vector<std::pair<double, std::string>> costs;
+    double sum = 0;
+    for (const auto& [check, ms] : by_check) {
+      costs.emplace_back(ms, check);
+      sum += ms;
+    }
+    std::sort(costs.rbegin(), costs.rend());
+    std::fprintf(stderr, "%s: sum of the checks' duration_ms %.1f; the costliest:\n",
+                 name.c_str(), sum);
+    for (size_t i = 0; i < costs.size() && i < 12; ++i) {
+      std::fprintf(stderr, "  %8.2f ms  %s\n", costs[i].first, costs[i].second.c_str());
+    }
+  }
+}
+
 // Load (parse, validate, prepare every statement) and evaluate, as `vigil check` does.
-void Evaluate(benchmark::State& state, const std::string& root) {
+void Evaluate(benchmark::State& state, const std::string& name, const std::string& root) {
   Engine engine(root);
   const auto sources = Bundle();
   size_t checks = 0, failing = 0;
+  std::map<std::string, double> total_ms;  // duration_ms by check, over the iterations
   for (auto _ : state) {
     packs::LoadOptions load;
     load.database = engine.db.get();
@@ -63,7 +93,14 @@ void Evaluate(benchmark::State& state, const std::string& root) {
     auto verdicts = packs::EvaluatePacks(*engine.db, loaded.packs, {});
     checks = verdicts.size();
     failing = 0;
-    for (const auto& v : verdicts) failing += v.status == packs::VerdictStatus::kFail;
+    for (const auto& v : verdicts) {
+      failing += v.status == packs::VerdictStatus::kFail;
+      total_ms[v.check] += v.duration_ms;
+    }
+  }
+  if (state.iterations() > 0) {
+    for (auto& [check, ms] : total_ms) ms /= static_cast<double>(state.iterations());
+    CheckCosts()[name] = std::move(total_ms);
   }
   state.counters["checks"] = static_cast<double>(checks);
   state.counters["failing"] = static_cast<double>(failing);
@@ -93,13 +130,15 @@ std::string FindSsgDatastream() {
 }
 
 void Register() {
-  benchmark::RegisterBenchmark("iec62443/engine/this_machine",
-                               [](benchmark::State& s) { Evaluate(s, "/"); })
+  benchmark::RegisterBenchmark(
+      "iec62443/engine/this_machine",
+      [](benchmark::State& s) { Evaluate(s, "iec62443/engine/this_machine", "/"); })
       ->Unit(benchmark::kMillisecond);
   const std::string weak = std::string(VIGIL_SOURCE_DIR) + "/tests/fixtures/hosts/iec-weak";
   if (std::filesystem::exists(weak)) {
-    benchmark::RegisterBenchmark("iec62443/engine/weak_fixture",
-                                 [weak](benchmark::State& s) { Evaluate(s, weak); })
+    benchmark::RegisterBenchmark(
+        "iec62443/engine/weak_fixture",
+        [weak](benchmark::State& s) { Evaluate(s, "iec62443/engine/weak_fixture", weak); })
         ->Unit(benchmark::kMillisecond);
   }
   if (const char* vigil = std::getenv("VIGIL_BIN")) {
@@ -137,6 +176,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   vigil::Register();
   benchmark::RunSpecifiedBenchmarks();
+  vigil::PrintCheckCosts();
   benchmark::Shutdown();
   return 0;
 }

@@ -3,11 +3,13 @@
 #include <rapidjson/document.h>
 
 #include <chrono>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -109,11 +111,11 @@ Result<CommandResult> RunNft(const Host& host, std::vector<std::string> argv) {
 
 using RuleKey = std::tuple<std::string, std::string, std::string, int64_t>;
 
+constexpr char kListingCommand[] = "nft -s -a list ruleset";
+
 // Rule text by (family, table, chain, handle), from the listing with handles.
-Result<std::map<RuleKey, std::string>> KernelRuleText(const QueryContext& ctx) {
-  VIGIL_ASSIGN_OR_RETURN(CommandResult listing,
-                         RunNft(ctx.host(), {"nft", "-s", "-a", "list", "ruleset"}));
-  NftRuleset parsed = internal::ParseNftListing(ctx, listing.out, "nft -s -a list ruleset");
+std::map<RuleKey, std::string> KernelRuleText(const QueryContext& ctx, const std::string& listing) {
+  NftRuleset parsed = internal::ParseNftListing(ctx, listing, kListingCommand);
   std::map<RuleKey, std::string> text;
   for (const NftTable& table : parsed.tables) {
     for (const NftChain& chain : table.chains) {
@@ -126,6 +128,20 @@ Result<std::map<RuleKey, std::string>> KernelRuleText(const QueryContext& ctx) {
 }
 
 Result<NftRuleset> KernelRuleset(const QueryContext& ctx, bool want_text) {
+  // The listing with handles runs beside the JSON one: started one after the other, the two
+  // programs' start-up times add up (a Host is safe to share between threads). The future is
+  // waited for on every path, also when the JSON listing fails.
+  auto run_listing = [&host = ctx.host()] {
+    return RunNft(host, {"nft", "-s", "-a", "list", "ruleset"});
+  };
+  std::future<Result<CommandResult>> listing;
+  if (want_text) {
+    try {
+      listing = std::async(std::launch::async, run_listing);
+    } catch (const std::system_error&) {
+      // No thread to spare: the listing runs after the JSON one.
+    }
+  }
   VIGIL_ASSIGN_OR_RETURN(CommandResult json, RunNft(ctx.host(), {"nft", "-j", "list", "ruleset"}));
   rapidjson::Document doc;
   doc.Parse(json.out.data(), json.out.size());
@@ -135,9 +151,9 @@ Result<NftRuleset> KernelRuleset(const QueryContext& ctx, bool want_text) {
   }
   std::map<RuleKey, std::string> text;
   if (want_text) {
-    Result<std::map<RuleKey, std::string>> listed = KernelRuleText(ctx);
+    Result<CommandResult> listed = listing.valid() ? listing.get() : run_listing();
     if (!listed.ok()) return listed.status();
-    text = std::move(*listed);
+    text = KernelRuleText(ctx, listed->out);
   }
   NftRuleset ruleset;
   bool missing_text = false;

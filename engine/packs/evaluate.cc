@@ -119,19 +119,34 @@ Verdict EvaluateCheck(Database& database, const Pack& pack, const Check& check,
   return v;
 }
 
-std::vector<Verdict> EvaluatePacks(Database& database, const std::vector<Pack>& packs,
-                                   const EvaluateOptions& options) {
+std::vector<Verdict> EvaluateBatch(Database& database, const std::vector<CheckRef>& checks,
+                                   const EvaluateOptions& options,
+                                   const std::function<void(const CheckRef&)>& before,
+                                   const std::function<void(const CheckRef&)>& after) {
   // One evaluation sees one state of the host, read once: checks that ask the same table
-  // (deb_packages, nftables_rules, systemd_units, ...) share its rows.
+  // (deb_packages, nftables_rules, systemd_units, ...) share its rows. Preparing every
+  // statement first tells the bridge every column the batch needs of each table, so the first
+  // scan of a table computes them all and later checks reuse its rows.
   database.HoldRows(true);
+  for (const CheckRef& ref : checks) (void)database.Check(ref.check->prepared_query);
   std::vector<Verdict> verdicts;
-  for (const Pack& pack : packs) {
-    for (const Check& check : pack.checks) {
-      verdicts.push_back(EvaluateCheck(database, pack, check, options));
-    }
+  verdicts.reserve(checks.size());
+  for (const CheckRef& ref : checks) {
+    if (before) before(ref);
+    verdicts.push_back(EvaluateCheck(database, *ref.pack, *ref.check, options));
+    if (after) after(ref);
   }
   database.HoldRows(false);
   return verdicts;
+}
+
+std::vector<Verdict> EvaluatePacks(Database& database, const std::vector<Pack>& packs,
+                                   const EvaluateOptions& options) {
+  std::vector<CheckRef> checks;
+  for (const Pack& pack : packs) {
+    for (const Check& check : pack.checks) checks.push_back({&pack, &check});
+  }
+  return EvaluateBatch(database, checks, options);
 }
 
 }  // namespace vigil::packs

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,20 @@ Value BindValue(const Param& param);
 Verdict EvaluateCheck(Database& database, const Pack& pack, const Check& check,
                       const EvaluateOptions& options);
 
-// Every check of every pack, in order, against one state of the host (Database::HoldRows).
+struct CheckRef {
+  const Pack* pack = nullptr;
+  const Check* check = nullptr;
+};
+
+// The checks, in order, against one state of the host (Database::HoldRows): each table is read
+// once for the whole batch. `before` and `after`, when set, bracket each check (the agent marks
+// a check as running there, to skip it after a crash).
+std::vector<Verdict> EvaluateBatch(Database& database, const std::vector<CheckRef>& checks,
+                                   const EvaluateOptions& options,
+                                   const std::function<void(const CheckRef&)>& before = {},
+                                   const std::function<void(const CheckRef&)>& after = {});
+
+// Every check of every pack, in order, as one batch.
 std::vector<Verdict> EvaluatePacks(Database& database, const std::vector<Pack>& packs,
                                    const EvaluateOptions& options);
 

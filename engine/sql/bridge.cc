@@ -19,6 +19,11 @@ struct Bridge::Module {
   sqlite3_module methods{};
   Bridge* bridge = nullptr;
   const Table* table = nullptr;
+  // SQLite's colUsed of every plan considered for this table since the last HoldRows(false).
+  // While rows are held, the table is generated with all of them, so that a later statement
+  // asking for more columns than the first one reuses the rows instead of reading the host
+  // again (running nft or auditctl a second time, parsing dpkg's status file again).
+  uint64_t columns_planned = 0;
 };
 
 namespace {
@@ -114,7 +119,9 @@ int xDisconnect(sqlite3_vtab* base) {
 }
 
 int xBestIndex(sqlite3_vtab* base, sqlite3_index_info* info) {
-  const Schema& schema = reinterpret_cast<VTab*>(base)->module->table->schema();
+  Bridge::Module* module = reinterpret_cast<VTab*>(base)->module;
+  module->columns_planned |= static_cast<uint64_t>(info->colUsed);
+  const Schema& schema = module->table->schema();
   const bool needs_required = schema.HasRequiredColumns();
   bool required_bound = false;
   bool required_unusable = false;
@@ -147,7 +154,7 @@ int xBestIndex(sqlite3_vtab* base, sqlite3_index_info* info) {
     // Another join order may bind the column; tell SQLite this plan is not usable.
     if (required_unusable) return SQLITE_CONSTRAINT;
     // Nothing can bind it: make the plan cost "infinity" and fail the scan with a message.
-    reinterpret_cast<VTab*>(base)->module->bridge->NoteMissingRequired(schema);
+    module->bridge->NoteMissingRequired(schema);
     for (int i = 0; i < info->nConstraint; ++i) info->aConstraintUsage[i].argvIndex = 0;
     info->idxStr = sqlite3_mprintf("!");
     info->needToFreeIdxStr = 1;
@@ -290,7 +297,10 @@ void Bridge::EndStatement() {
 
 void Bridge::HoldRows(bool hold) {
   hold_ = hold;
-  if (!hold) cache_.clear();
+  if (!hold) {
+    cache_.clear();
+    for (const auto& module : modules_) module->columns_planned = 0;
+  }
 }
 
 Result<std::shared_ptr<const Bridge::Rows>> Bridge::Scan(const Table& table,
@@ -341,6 +351,15 @@ Result<std::shared_ptr<const Bridge::Rows>> Bridge::Scan(const Table& table,
   auto& entries = cache_[key];
   for (const Cached& c : entries) {
     if ((c.used & used) == used) return c.rows;
+  }
+
+  if (hold_) {
+    for (const auto& module : modules_) {
+      if (module->table != &table) continue;
+      used |= module->columns_planned;
+      ctx.SetUsedColumns(used);
+      break;
+    }
   }
 
   VIGIL_RETURN_IF_ERROR(ctx.CheckDeadline());

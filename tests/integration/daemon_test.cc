@@ -57,8 +57,9 @@ void WriteAll(const std::string& path, const std::string& content) {
 // A daemon running in the background, its standard error going to a file.
 class Background {
  public:
-  explicit Background(std::vector<std::string> args, const std::string& log) {
-    args.insert(args.begin(), VIGIL_BIN);
+  explicit Background(std::vector<std::string> args, const std::string& log,
+                      const std::string& program = VIGIL_BIN) {
+    args.insert(args.begin(), program);
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -352,6 +353,54 @@ TEST_F(DaemonTest, KeepsRunningThroughABrokenReloadAndStopsOnSigterm) {
   daemon.Signal(SIGTERM);
   EXPECT_EQ(daemon.Wait(std::chrono::seconds(10)), 0) << ReadAll(log);
   EXPECT_THAT(ReadAll(log), HasSubstr("stopped"));
+}
+
+// The running daemon answers `vigil sql --connect` (its own vigil_agent table included), serves
+// a table an extension process registers, and keeps running when that process is killed.
+TEST_F(DaemonTest, ServesSqlAndExtensionTablesOverItsSocket) {
+  TempDir root;
+  root.WriteFile("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n");
+  dir_.WriteFile("/packs/inventory.json", kUsersPack);
+  std::string config = Config(R"({"version": 3, "enforce": "dry-run", "packs": ["packs/inventory.json"]})");
+  const std::string socket = State() + "/vigil.sock";
+  const std::string log = dir_.path() + "/daemon.log";
+  Background daemon({"daemon", "--state-dir", State(), "--root", root.path(), "--config", config,
+                     "--cycle", "1s"},
+                    log);
+  auto sql = [&](const std::string& statement) {
+    return Vigil({"sql", "--connect", socket, "--json", statement});
+  };
+  ASSERT_TRUE(Eventually([&] { return sql("SELECT cycles FROM vigil_agent WHERE cycles >= 1").out.find("cycles") != std::string::npos; },
+                         std::chrono::seconds(20)))
+      << ReadAll(log);
+  ProcessResult agent = sql(
+      "SELECT pid, config_version, enforce, rss_bytes > 1000000 AS has_rss, "
+      "outbox_next_seq >= 1 AS numbered, outbox_depth, outbox_dropped FROM vigil_agent");
+  ASSERT_EQ(agent.exit_code, 0) << agent.err;
+  EXPECT_THAT(agent.out, HasSubstr("\"pid\": " + std::to_string(daemon.pid())));
+  EXPECT_THAT(agent.out, HasSubstr("\"config_version\": 3"));
+  EXPECT_THAT(agent.out, HasSubstr("\"enforce\": \"dry-run\""));
+  EXPECT_THAT(agent.out, HasSubstr("\"has_rss\": 1"));
+  EXPECT_THAT(agent.out, HasSubstr("\"numbered\": 1"));
+  EXPECT_THAT(agent.out, HasSubstr("\"outbox_dropped\": 0"));
+  ProcessResult users = sql("SELECT username FROM users");
+  EXPECT_THAT(users.out, HasSubstr("\"username\": \"root\""));
+  struct stat st {};
+  ASSERT_EQ(::stat(socket.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  Background extension({"--daemon", socket, "--socket", dir_.path() + "/ext.sock"},
+                       dir_.path() + "/ext.log", EXAMPLE_EXTENSION_BIN);
+  ASSERT_TRUE(Eventually([&] { return sql("SELECT name FROM example_rows ORDER BY id").out.find("alpha") != std::string::npos; },
+                         std::chrono::seconds(10)))
+      << ReadAll(log) << ReadAll(dir_.path() + "/ext.log");
+  extension.Signal(SIGKILL);
+  extension.Wait(std::chrono::seconds(5));
+  EXPECT_TRUE(Eventually([&] { return sql("SELECT 1 FROM example_rows").err.find("no such table") != std::string::npos; },
+                         std::chrono::seconds(15)))
+      << sql("SELECT 1 FROM example_rows").err << ReadAll(log);
+  EXPECT_EQ(sql("SELECT count(*) AS n FROM users").exit_code, 0);
+  EXPECT_EQ(daemon.Wait(std::chrono::milliseconds(10)), -1) << "the daemon exited\n" << ReadAll(log);
 }
 
 // packaging/vigil.service starts the daemon with flags that exist: its ExecStart, pointed at a

@@ -198,6 +198,33 @@ TEST_F(BridgeTest, HeldRowsServeLaterStatementsNeedingNoMoreColumns) {
   db_->HoldRows(false);
 }
 
+TEST_F(BridgeTest, HeldRowsAreGeneratedWithEveryColumnPlannedSoWiderStatementsReuseThem) {
+  // The pack loader prepares every statement before the evaluation holds rows: the bridge
+  // then knows every column the batch will ask of a table and computes them at the first scan.
+  ASSERT_TRUE(db_->Check("SELECT id, payload FROM recorder").ok());
+  db_->HoldRows(true);
+  size_t before = db_->generate_calls();
+  Run("SELECT id FROM recorder");
+  ASSERT_FALSE(log_.used.empty());
+  EXPECT_NE(log_.used.back() & (uint64_t{1} << RecordingTable::kPayload), 0u);
+  QueryResult wide = Run("SELECT payload FROM recorder WHERE payload = 'ccc'");
+  EXPECT_EQ(db_->generate_calls() - before, 1u);  // the narrow statement's rows serve it
+  ASSERT_EQ(wide.rows.size(), 1u);
+  EXPECT_EQ(wide.rows[0][0].text(), "ccc");
+  db_->HoldRows(false);
+
+  // Released: what was planned is forgotten, and a narrow statement computes its own columns.
+  db_->HoldRows(true);
+  Run("SELECT id FROM recorder");
+  EXPECT_EQ(log_.used.back() & (uint64_t{1} << RecordingTable::kPayload), 0u);
+  db_->HoldRows(false);
+
+  // Outside a held batch the planned columns are not added either.
+  ASSERT_TRUE(db_->Check("SELECT payload FROM recorder").ok());
+  Run("SELECT id FROM recorder");
+  EXPECT_EQ(log_.used.back() & (uint64_t{1} << RecordingTable::kPayload), 0u);
+}
+
 TEST_F(BridgeTest, RequiredColumnUnboundFailsNamingIt) {
   auto r = db_->Query("SELECT * FROM needs_path");
   ASSERT_FALSE(r.ok());
