@@ -203,7 +203,12 @@ CheckReport BuildReport(const Catalog& catalog, const std::vector<Pack>& packs,
   report.host = std::move(host);
   report.time = NowRfc3339();
   report.target_sl = target_sl;
-  for (const Pack& p : packs) report.packs.emplace_back(p.name, p.sha256);
+  for (const Pack& p : packs) {
+    report.packs.emplace_back(p.name, p.sha256);
+    for (const Check& c : p.checks) {
+      if (!c.description.empty()) report.descriptions.emplace(c.id, c.description);
+    }
+  }
   for (const Verdict& v : verdicts) ++report.check_counts[std::string(VerdictStatusName(v.status))];
   for (const Requirement& sr : catalog.srs) {
     std::vector<const Verdict*> mine;

@@ -40,6 +40,9 @@ struct CheckReport {
   std::map<std::string, int> sr_counts;                    // by SR status
   std::vector<SrResult> srs;
   std::vector<Verdict> checks;
+  // What each check verifies, from its pack ("The SSH server does not accept logins as root").
+  // For people (text and HTML); the JSON record names checks by id.
+  std::map<std::string, std::string> descriptions;
   std::string evidence_sha256;  // of the canonical JSON of `checks`
 };
 

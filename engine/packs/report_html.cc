@@ -304,11 +304,17 @@ void RenderEvidence(std::string& out, const Verdict& v) {
   }
 }
 
+std::string DescriptionOf(const CheckReport& report, const std::string& check) {
+  auto it = report.descriptions.find(check);
+  return it == report.descriptions.end() ? std::string() : it->second;
+}
+
 // One check's verdict in full: what it is, its status, the violating rows and the repair.
-void RenderCheck(std::string& out, const Verdict& v) {
+void RenderCheck(std::string& out, const Verdict& v, const std::string& description) {
   const std::string status(VerdictStatusName(v.status));
   out += "<div class=\"check\" id=\"" + Anchor("check-", v.check) + "\">\n<h4>" + Badge(status) +
          " <code>" + Escape(v.check) + "</code></h4>\n";
+  if (!description.empty()) out += "<p>" + Escape(description) + "</p>\n";
   out += "<p class=\"meta\">pack " + Escape(v.pack) + " &middot; from SL " + std::to_string(v.sl) +
          " &middot; " + Escape(Join(v.sr, ", ")) + " &middot; " +
          (v.enforcer.empty() ? std::string("detect only")
@@ -399,8 +405,10 @@ void RenderSummary(std::string& out, const CheckReport& report, const Catalog& c
 
 // One SR: status, level, enhancements against the target, note, and its checks. A check that
 // evidences several SRs is shown in full the first time (`shown` records which were).
-void RenderSr(std::string& out, const SrResult& sr, const Requirement* req, int target_sl,
-              const std::map<std::string, const Verdict*>& verdicts, std::set<std::string>& shown) {
+void RenderSr(std::string& out, const SrResult& sr, const Requirement* req,
+              const CheckReport& report, const std::map<std::string, const Verdict*>& verdicts,
+              std::set<std::string>& shown) {
+  const int target_sl = report.target_sl;
   out += "<article class=\"sr st-" + Escape(sr.status) + "\" id=\"" + Anchor("sr-", sr.id) +
          "\">\n<h3>" + Badge(sr.status) + " " + Escape(sr.id) + " " + Escape(sr.title) + "</h3>\n";
   if (req != nullptr) {
@@ -420,7 +428,7 @@ void RenderSr(std::string& out, const SrResult& sr, const Requirement* req, int 
     auto it = verdicts.find(id);
     if (it == verdicts.end()) continue;
     if (shown.insert(id).second) {
-      RenderCheck(out, *it->second);
+      RenderCheck(out, *it->second, DescriptionOf(report, id));
     } else {
       out += "<p class=\"check\">" + Badge(VerdictStatusName(it->second->status)) + " <code>" +
              Escape(id) + "</code>: evidence shown <a href=\"#" + Anchor("check-", id) +
@@ -455,7 +463,7 @@ void RenderFr(std::string& out, const FoundationalRequirement& fr, const CheckRe
   out += "</tbody></table></div>\n";
   for (const SrResult& sr : report.srs) {
     if (sr.fr == fr.id) {
-      RenderSr(out, sr, catalog.Find(sr.id), report.target_sl, verdicts, shown);
+      RenderSr(out, sr, catalog.Find(sr.id), report, verdicts, shown);
     }
   }
   out += "</section>\n";
@@ -507,7 +515,7 @@ std::string ReportHtml(const CheckReport& report, const Catalog& catalog) {
     if (!shown.insert(v.check).second) continue;
     if (!heading) out += "<section id=\"unmapped\">\n<h2>Checks outside the catalogue</h2>\n";
     heading = true;
-    RenderCheck(out, v);
+    RenderCheck(out, v, DescriptionOf(report, v.check));
   }
   if (heading) out += "</section>\n";
   RenderWithoutChecks(out, report);

@@ -107,6 +107,10 @@ class ReportHtmlTest : public ::testing::Test {
     Pack pack;
     pack.name = "iec62443-access-control";
     pack.sha256 = std::string(64, 'a');
+    Check nologin;
+    nologin.id = "accounts.nologin";
+    nologin.description = "System accounts cannot log in (shell <nologin>).";
+    pack.checks.push_back(nologin);
     HostFacts host{"id&1", "hist<01>", "Debian GNU/Linux 12", "/"};
     report_ = BuildReport(catalog_, {pack}, Verdicts(), host, 2);
     html_ = ReportHtml(report_, catalog_);
@@ -192,6 +196,7 @@ TEST_F(ReportHtmlTest, ShowsEachSrWithItsChecksEvidenceAndRepair) {
   std::string sr12 = Slice(html_, "<article class=\"sr st-fail\" id=\"sr-SR_1.2\">", "</article>");
   ASSERT_FALSE(sr12.empty());
   EXPECT_THAT(sr12, HasSubstr("<code>accounts.nologin</code>"));
+  EXPECT_THAT(sr12, HasSubstr("<p>System accounts cannot log in (shell &lt;nologin&gt;).</p>"));
   EXPECT_THAT(sr12, HasSubstr("<thead><tr><th>user</th><th>shell</th></tr></thead>"));
   EXPECT_THAT(sr12, HasSubstr("<p>3 violations:</p>"));
   EXPECT_THAT(sr12, HasSubstr("2 of 3 rows shown"));
