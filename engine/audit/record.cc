@@ -211,11 +211,21 @@ Result<std::string> CanonicalDetail(std::string_view json) {
                                      " bytes, more than the limit of " +
                                      std::to_string(kMaxDetailBytes));
   }
-  rapidjson::Document doc;
-  if (Status s = ParseJson(json, doc); !s.ok()) return s.WithContext("audit detail");
-  auto canonical = CanonicalObject(doc);
+  auto canonical = CanonicalObjectWithout(json, "");
   if (!canonical.ok()) return canonical.status().WithContext("audit detail");
   return canonical;
+}
+
+Result<std::string> CanonicalObjectWithout(std::string_view json, std::string_view omit) {
+  rapidjson::Document doc;
+  VIGIL_RETURN_IF_ERROR(ParseJson(json, doc));
+  if (!omit.empty() && doc.IsObject()) {
+    const auto name = rapidjson::StringRef(omit.data(), omit.size());
+    if (doc.RemoveMember(name) && doc.HasMember(name)) {
+      return Status::InvalidArgument("duplicate key \"" + std::string(omit) + "\" at /");
+    }
+  }
+  return CanonicalObject(doc);
 }
 
 Result<std::string> CanonicalJson(const Record& record) {

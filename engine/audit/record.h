@@ -58,6 +58,12 @@ struct Record {
 // an object, not valid UTF-8, has a duplicate key, or is too large or too deep.
 Result<std::string> CanonicalDetail(std::string_view json);
 
+// The canonical form of any JSON object given as text, by the same rules, with its top-level
+// member named `omit` left out (when `omit` is not empty): what a signature over a message
+// without its own signature covers. Errors as CanonicalDetail's, without its size limit (the
+// caller bounds `json`); `omit` appearing twice is a duplicate key too.
+Result<std::string> CanonicalObjectWithout(std::string_view json, std::string_view omit);
+
 // The canonical JSON of the record's content. `record.detail` must already be canonical
 // (from CanonicalDetail or ParseRecord); InvalidArgument when a text field is not UTF-8.
 Result<std::string> CanonicalJson(const Record& record);
