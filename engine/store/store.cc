@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <rocksdb/db.h>
+#include <rocksdb/cache.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -145,6 +147,18 @@ const std::string& Store::dir() const { return impl_->dir; }
 
 namespace {
 
+rocksdb::ColumnFamilyOptions FamilyOptions() {
+  static const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(1u << 20);
+  rocksdb::ColumnFamilyOptions family;
+  family.write_buffer_size = 1u << 20;
+  family.max_write_buffer_number = 2;
+  family.arena_block_size = 64u << 10;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return family;
+}
+
 // A directory with table files, a write-ahead log or a later manifest but no CURRENT file is a
 // damaged store (or another program's): RocksDB would start a new, empty store over it and then
 // delete the old files as obsolete. What a first open killed before CURRENT existed leaves
@@ -191,6 +205,10 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const OpenOpt
   // RocksDB's own diagnostic log in the directory: keep it small.
   db_options.max_log_file_size = 1 << 20;
   db_options.keep_log_file_num = 4;
+  // A node's store is small (kilobytes to a few megabytes) and lives beside an agent that should
+  // stay under 20 MB resident: small memtables, a small shared block cache, few open files.
+  db_options.db_write_buffer_size = 4u << 20;
+  db_options.max_open_files = 64;
 
   // Open every family on disk (a newer version may have added some) plus the known ones.
   std::vector<std::string> names;
@@ -202,7 +220,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const OpenOpt
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : names) {
-    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    descriptors.emplace_back(name, FamilyOptions());
   }
 
   auto impl = std::make_unique<Impl>();
