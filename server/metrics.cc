@@ -1,0 +1,48 @@
+#include "server/metrics.h"
+
+#include <string_view>
+
+namespace vigil::server {
+namespace {
+
+void Metric(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+template <typename T>
+void Sample(std::string& out, std::string_view name, std::string_view labels,
+            const std::atomic<T>& value) {
+  out.append(name);
+  if (!labels.empty()) out.append("{").append(labels).append("}");
+  out.append(" ").append(std::to_string(value.load(std::memory_order_relaxed))).append("\n");
+}
+
+}  // namespace
+
+std::string HubMetrics::Prometheus() const {
+  std::string out;
+  Metric(out, "vigil_hub_connected_agents", "gauge", "Agent WebSocket connections now open.");
+  Sample(out, "vigil_hub_connected_agents", "", connected_agents);
+  Metric(out, "vigil_hub_http_requests_total", "counter", "HTTP requests read.");
+  Sample(out, "vigil_hub_http_requests_total", "", http_requests);
+  Metric(out, "vigil_hub_ws_messages_total", "counter", "Agent WebSocket messages.");
+  Sample(out, "vigil_hub_ws_messages_total", "direction=\"received\"", ws_messages_received);
+  Sample(out, "vigil_hub_ws_messages_total", "direction=\"sent\"", ws_messages_sent);
+  Metric(out, "vigil_hub_bytes_received_total", "counter",
+         "Bytes of HTTP bodies and WebSocket messages received.");
+  Sample(out, "vigil_hub_bytes_received_total", "", bytes_received);
+  Metric(out, "vigil_hub_bytes_sent_total", "counter", "Bytes of WebSocket messages sent.");
+  Sample(out, "vigil_hub_bytes_sent_total", "", bytes_sent);
+  Metric(
+      out, "vigil_hub_errors_total", "counter",
+      "HTTP error responses, failed TLS or WebSocket handshakes, connections dropped by a limit.");
+  Sample(out, "vigil_hub_errors_total", "", errors);
+  Metric(out, "vigil_hub_agents_dropped_total", "counter",
+         "Agent connections the hub closed because of a limit.");
+  Sample(out, "vigil_hub_agents_dropped_total", "reason=\"slow_consumer\"", dropped_slow);
+  Sample(out, "vigil_hub_agents_dropped_total", "reason=\"frame_too_large\"", dropped_too_large);
+  return out;
+}
+
+}  // namespace vigil::server
