@@ -340,6 +340,21 @@ int Rounds() {
   return rounds ? std::atoi(rounds) : kDefaultRounds;
 }
 
+// With VIGIL_CRASH_KEEP=DIR, each round's state dir as the kill left it (before the test opens
+// it) and the writer's output are copied to DIR/round-N, for a person to look at a failure.
+void KeepEvidence(int round, const std::string& state, const WriterRun& writer) {
+  const char* keep = std::getenv("VIGIL_CRASH_KEEP");
+  if (keep == nullptr || !std::filesystem::exists(state)) return;
+  const std::filesystem::path to = std::filesystem::path(keep) / ("round-" + std::to_string(round));
+  std::error_code ec;
+  std::filesystem::remove_all(to, ec);
+  std::filesystem::create_directories(to, ec);
+  std::filesystem::copy(state, to / "state", std::filesystem::copy_options::recursive, ec);
+  EXPECT_FALSE(ec) << "copying " << state << " to " << to << ": " << ec.message();
+  std::ofstream(to / "stdout") << writer.out;
+  std::ofstream(to / "stderr") << writer.err;
+}
+
 TEST(StoreCrashTest, WriterReportMatchesTheStoreAfterCleanExits) {
   TempDir dir;
   const std::string state = dir.path() + "/state";
@@ -377,6 +392,7 @@ TEST(StoreCrashTest, KillNineAtRandomMomentsLosesNothing) {
     WriterRun writer = RunWriter({state, "--seed", std::to_string(seed + round)}, run_for, timer);
     ASSERT_TRUE(writer.killed) << "the writer ended by itself (exit " << writer.exit_code
                                << "): " << writer.err;
+    KeepEvidence(round, state, writer);
     model.Apply(CompleteLines(writer.out));
     if (HasFailure()) return;
     model.Check(state);
