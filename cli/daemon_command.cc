@@ -94,13 +94,15 @@ int RunDaemon(const std::vector<std::string>& args) {
   if (!level.ok()) return usage(level.status().message());
   options.log_level = *level;
 
-  // Every thread the daemon starts inherits this mask; only the signal thread takes them.
+  // Every thread the daemon starts inherits this mask; only the signal thread takes them. One
+  // cycle (--once) keeps the default actions, so Ctrl-C stops it at once.
+  const bool once = flags.IsSet("once");
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  if (!once) pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   // A client that goes away mid-answer must not kill the daemon.
   signal(SIGPIPE, SIG_IGN);
 
@@ -109,7 +111,7 @@ int RunDaemon(const std::vector<std::string>& args) {
     std::cerr << "vigil daemon: " << daemon.status().message() << "\n";
     return 2;
   }
-  if (flags.IsSet("once")) {
+  if (once) {
     auto report = (*daemon)->RunCycle(true);
     if (!report.ok()) return 2;
     return report->failing > 0 ? 1 : 0;
