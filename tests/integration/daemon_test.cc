@@ -306,6 +306,22 @@ TEST_F(DaemonTest, BadConfigIsRefusedNamingEveryProblem) {
   EXPECT_THAT(r.err, HasSubstr("nope"));
 }
 
+TEST_F(DaemonTest, ABrokenConfigFileFallsBackToTheConfigKeptInTheStore) {
+  TempDir root;
+  root.WriteFile("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n");
+  dir_.WriteFile("/packs/inventory.json", kUsersPack);
+  std::string config = Config(R"({"version": 5, "packs": ["packs/inventory.json"]})");
+  ASSERT_EQ(Once(root.path(), config).exit_code, 0);
+  // The pack file goes away and the config breaks: the node runs on what it accepted before.
+  std::filesystem::remove(dir_.path() + "/packs/inventory.json");
+  WriteAll(config, R"({"version": 6, "packs": ["packs/inventory.json"], "enforce": 1})");
+  ProcessResult r = Once(root.path(), config);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("/enforce"));
+  EXPECT_THAT(r.err, HasSubstr("running from the config kept in " + State()));
+  EXPECT_THAT(r.err, HasSubstr("config 5 from the state directory: 1 packs"));
+}
+
 TEST_F(DaemonTest, ForeignStateDirectoryIsRefusedAndLeftAlone) {
   TempDir root;
   dir_.WriteFile("/state/CURRENT", "not a manifest name\n");
