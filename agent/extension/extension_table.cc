@@ -1,7 +1,10 @@
 #include "agent/extension/extension_table.h"
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <charconv>
-#include <cstdio>
+#include <cmath>
 #include <utility>
 
 #include "agent/extension/gen/Extension.h"
@@ -15,34 +18,22 @@ using Clock = std::chrono::steady_clock;
 // A table's rows may be larger than a request, but not without bound.
 constexpr size_t kMaxCallResponseBytes = size_t{64} << 20;
 
-void AppendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
-void AppendJsonValue(std::string& out, const Value& v) {
+void WriteJsonValue(JsonWriter& w, const Value& v) {
   switch (v.type()) {
-    case Value::Type::kNull: out += "null"; break;
-    case Value::Type::kInteger: out += std::to_string(v.integer()); break;
-    case Value::Type::kReal: out += v.ToString(); break;
-    case Value::Type::kText: AppendJsonString(out, v.text()); break;
+    case Value::Type::kNull: w.Null(); break;
+    case Value::Type::kInteger: w.Int64(v.integer()); break;
+    case Value::Type::kReal:
+      if (std::isfinite(v.real())) {
+        w.Double(v.real());
+      } else {
+        w.Null();  // JSON has no infinity or NaN
+      }
+      break;
+    case Value::Type::kText:
+      w.String(v.text().data(), static_cast<rapidjson::SizeType>(v.text().size()));
+      break;
   }
 }
 
@@ -128,7 +119,9 @@ Result<std::unique_ptr<ExtensionTable>> ExtensionTable::Make(const wire::TableSc
 
 std::map<std::string, std::string> CallRequest(const QueryContext& ctx) {
   const Schema& schema = ctx.schema();
-  std::string constraints = "{";
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
   std::string columns;
   for (size_t i = 0; i < schema.columns.size(); ++i) {
     const int column = static_cast<int>(i);
@@ -138,24 +131,24 @@ std::map<std::string, std::string> CallRequest(const QueryContext& ctx) {
     }
     const auto& list = ctx.constraints(column);
     if (list.empty()) continue;
-    if (constraints.size() > 1) constraints += ',';
-    AppendJsonString(constraints, schema.columns[i].name);
-    constraints += ":[";
-    for (size_t k = 0; k < list.size(); ++k) {
-      if (k > 0) constraints += ',';
-      constraints += "{\"op\":";
-      AppendJsonString(constraints, ConstraintOpName(list[k].op));
-      constraints += ",\"values\":[";
-      for (size_t v = 0; v < list[k].values.size(); ++v) {
-        if (v > 0) constraints += ',';
-        AppendJsonValue(constraints, list[k].values[v]);
-      }
-      constraints += "]}";
+    w.Key(schema.columns[i].name.c_str());
+    w.StartArray();
+    for (const auto& constraint : list) {
+      w.StartObject();
+      w.Key("op");
+      w.String(std::string(ConstraintOpName(constraint.op)).c_str());
+      w.Key("values");
+      w.StartArray();
+      for (const Value& v : constraint.values) WriteJsonValue(w, v);
+      w.EndArray();
+      w.EndObject();
     }
-    constraints += ']';
+    w.EndArray();
   }
-  constraints += '}';
-  return {{"action", "generate"}, {"constraints", constraints}, {"columns", columns}};
+  w.EndObject();
+  return {{"action", "generate"},
+          {"constraints", std::string(buffer.GetString(), buffer.GetSize())},
+          {"columns", columns}};
 }
 
 Result<std::vector<Row>> ExtensionTable::generate(const QueryContext& ctx) const {
