@@ -7,15 +7,6 @@
 namespace vigil::packs::internal {
 namespace {
 
-std::string TypeName(const rapidjson::Value& v) {
-  if (v.IsNull()) return "null";
-  if (v.IsBool()) return "a boolean";
-  if (v.IsNumber()) return "a number";
-  if (v.IsString()) return "a string";
-  if (v.IsArray()) return "an array";
-  return "an object";
-}
-
 std::optional<std::string> Scalar(const rapidjson::Value& v) {
   if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
   if (v.IsBool()) return std::string(v.GetBool() ? "true" : "false");
@@ -67,7 +58,7 @@ std::optional<std::string> JsonReader::String(const rapidjson::Value& object,
     return std::nullopt;
   }
   if (!it->value.IsString()) {
-    Problem(pointer + "/" + key, "must be a string, not " + TypeName(it->value));
+    Problem(pointer + "/" + key, "must be a string, not " + JsonTypeName(it->value));
     return std::nullopt;
   }
   return std::string(it->value.GetString(), it->value.GetStringLength());
@@ -108,7 +99,7 @@ std::optional<bool> JsonReader::Bool(const rapidjson::Value& object, const std::
     if (text == "true") return true;
     if (text == "false") return false;
   }
-  Problem(pointer + "/" + key, "must be true or false, not " + TypeName(it->value));
+  Problem(pointer + "/" + key, "must be true or false, not " + JsonTypeName(it->value));
   return std::nullopt;
 }
 
@@ -120,14 +111,14 @@ std::optional<std::vector<std::string>> JsonReader::Strings(const rapidjson::Val
   std::string where = pointer + "/" + key;
   if (it->value.IsString()) return std::vector<std::string>{it->value.GetString()};
   if (!it->value.IsArray()) {
-    Problem(where, "must be a string or an array of strings, not " + TypeName(it->value));
+    Problem(where, "must be a string or an array of strings, not " + JsonTypeName(it->value));
     return std::nullopt;
   }
   std::vector<std::string> out;
   for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
     const rapidjson::Value& item = it->value[i];
     if (!item.IsString()) {
-      Problem(where + "/" + std::to_string(i), "must be a string, not " + TypeName(item));
+      Problem(where + "/" + std::to_string(i), "must be a string, not " + JsonTypeName(item));
       continue;
     }
     out.emplace_back(item.GetString(), item.GetStringLength());
@@ -140,7 +131,7 @@ std::optional<Param> JsonReader::ParamValue(const rapidjson::Value& value,
   if (auto scalar = Scalar(value)) return Param::One(*scalar);
   if (!value.IsArray()) {
     Problem(pointer, "must be a string, number, boolean or an array of them, not " +
-                         TypeName(value));
+                         JsonTypeName(value));
     return std::nullopt;
   }
   Param param;
@@ -163,7 +154,7 @@ Params JsonReader::ParamObject(const rapidjson::Value& object, const std::string
   if (it == object.MemberEnd()) return out;
   std::string where = pointer + "/" + key;
   if (!it->value.IsObject()) {
-    Problem(where, "must be an object, not " + TypeName(it->value));
+    Problem(where, "must be an object, not " + JsonTypeName(it->value));
     return out;
   }
   for (auto m = it->value.MemberBegin(); m != it->value.MemberEnd(); ++m) {
@@ -182,7 +173,7 @@ std::map<std::string, std::vector<std::string>> JsonReader::StringLists(
   if (it == object.MemberEnd()) return out;
   std::string where = pointer + "/" + key;
   if (!it->value.IsObject()) {
-    Problem(where, "must be an object of string arrays, not " + TypeName(it->value));
+    Problem(where, "must be an object of string arrays, not " + JsonTypeName(it->value));
     return out;
   }
   for (auto m = it->value.MemberBegin(); m != it->value.MemberEnd(); ++m) {
@@ -190,6 +181,15 @@ std::map<std::string, std::vector<std::string>> JsonReader::StringLists(
     if (auto list = Strings(it->value, where, name.c_str())) out[name] = std::move(*list);
   }
   return out;
+}
+
+std::string JsonTypeName(const rapidjson::Value& v) {
+  if (v.IsNull()) return "null";
+  if (v.IsBool()) return "a boolean";
+  if (v.IsNumber()) return "a number";
+  if (v.IsString()) return "a string";
+  if (v.IsArray()) return "an array";
+  return "an object";
 }
 
 bool ParseJson(std::string_view content, rapidjson::Document& doc, std::string& error) {

@@ -56,6 +56,9 @@ class JsonReader {
   std::string check_;
 };
 
+// "a string", "an array", "null", ...: what a value is, for messages ("must be X, not Y").
+std::string JsonTypeName(const rapidjson::Value& v);
+
 // Parses JSON text, reporting a syntax error with its line and column.
 bool ParseJson(std::string_view content, rapidjson::Document& doc, std::string& error);
 

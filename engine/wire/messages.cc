@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "engine/audit/record.h"
+#include "engine/packs/json_reader.h"
 
 namespace vigil::wire {
 namespace {
@@ -81,14 +82,7 @@ class Out {
 
 // ---- Decoding ----
 
-std::string TypeOf(const rapidjson::Value& v) {
-  if (v.IsNull()) return "null";
-  if (v.IsBool()) return "a boolean";
-  if (v.IsNumber()) return "a number";
-  if (v.IsString()) return "a string";
-  if (v.IsArray()) return "an array";
-  return "an object";
-}
+using packs::internal::JsonTypeName;
 
 std::string StringOf(const rapidjson::Value& v) {
   return std::string(v.GetString(), v.GetStringLength());
@@ -115,7 +109,7 @@ class Fields {
     problem_ = std::string(type_) + ": field \"" + std::string(field) + "\" " + std::string(what);
   }
   void WrongType(std::string_view field, std::string_view expected, const rapidjson::Value& v) {
-    Fail(field, "must be " + std::string(expected) + ", not " + TypeOf(v));
+    Fail(field, "must be " + std::string(expected) + ", not " + JsonTypeName(v));
   }
 
   // The member, or nullptr (and a problem when required).
@@ -156,7 +150,7 @@ class Fields {
     if (v == nullptr) return 0;
     if (!v->IsUint64()) {
       Fail(key, "must be a whole number >= 0, not " +
-                    (v->IsNumber() ? "the number " + ToJson(*v) : TypeOf(*v)));
+                    (v->IsNumber() ? "the number " + ToJson(*v) : JsonTypeName(*v)));
       return 0;
     }
     return v->GetUint64();
@@ -643,7 +637,7 @@ DecodeResult Decode(std::string_view text, const DecodeLimits& limits) {
                                    " at offset " + std::to_string(doc.GetErrorOffset()));
   }
   if (!doc.IsObject()) {
-    return Failure(kMalformed, "message is " + TypeOf(doc) + ", not a JSON object");
+    return Failure(kMalformed, "message is " + JsonTypeName(doc) + ", not a JSON object");
   }
   std::string ref = RefOf(doc);
 
@@ -653,7 +647,7 @@ DecodeResult Decode(std::string_view text, const DecodeLimits& limits) {
   }
   if (!type_member->value.IsString()) {
     return Failure(kMalformed,
-                   "message: field \"type\" must be a string, not " + TypeOf(type_member->value),
+                   "message: field \"type\" must be a string, not " + JsonTypeName(type_member->value),
                    std::move(ref));
   }
   const std::string type = StringOf(type_member->value);
@@ -662,7 +656,7 @@ DecodeResult Decode(std::string_view text, const DecodeLimits& limits) {
     return Failure(kMalformed, type + ": field \"v\" is missing", std::move(ref));
   }
   if (!v->value.IsNumber()) {
-    return Failure(kMalformed, type + ": field \"v\" must be a number, not " + TypeOf(v->value),
+    return Failure(kMalformed, type + ": field \"v\" must be a number, not " + JsonTypeName(v->value),
                    std::move(ref));
   }
   if (!v->value.IsInt() || v->value.GetInt() != kVersion) {
