@@ -12,6 +12,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kNotFound: return "not found";
     case StatusCode::kAlreadyExists: return "already exists";
     case StatusCode::kPermissionDenied: return "permission denied";
+    case StatusCode::kUnauthenticated: return "unauthenticated";
     case StatusCode::kFailedPrecondition: return "failed precondition";
     case StatusCode::kResourceExhausted: return "resource exhausted";
     case StatusCode::kDeadlineExceeded: return "deadline exceeded";

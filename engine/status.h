@@ -18,6 +18,7 @@ enum class StatusCode {
   kNotFound,           // a named thing does not exist
   kAlreadyExists,      // a thing that must be unique exists already
   kPermissionDenied,   // the operation is not allowed (read-only SQL, a role)
+  kUnauthenticated,    // no valid credentials were given (an absent, unknown or revoked token)
   kFailedPrecondition, // the system is not in a state where this can run
   kResourceExhausted,  // a limit was reached: size, rows, memory
   kDeadlineExceeded,   // a time limit was reached
@@ -45,6 +46,9 @@ class [[nodiscard]] Status {
   }
   static Status PermissionDenied(std::string message) {
     return Status(StatusCode::kPermissionDenied, std::move(message));
+  }
+  static Status Unauthenticated(std::string message) {
+    return Status(StatusCode::kUnauthenticated, std::move(message));
   }
   static Status FailedPrecondition(std::string message) {
     return Status(StatusCode::kFailedPrecondition, std::move(message));

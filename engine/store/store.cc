@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <map>
+#include <span>
 
 namespace vigil::store {
 
@@ -101,9 +102,64 @@ std::string_view FamilyName(Family family) {
       return "audit";
     case Family::kSnapshots:
       return "snapshots";
+    case Family::kNodes:
+      return "nodes";
+    case Family::kTokens:
+      return "tokens";
+    case Family::kCampaigns:
+      return "campaigns";
+    case Family::kAnswers:
+      return "answers";
+    case Family::kEvidence:
+      return "evidence";
+    case Family::kMeta:
+      return "meta";
   }
   return "unknown";
 }
+
+std::string_view LayoutName(Layout layout) {
+  switch (layout) {
+    case Layout::kAgent:
+      return "agent";
+    case Layout::kHub:
+      return "hub";
+  }
+  return "unknown";
+}
+
+namespace {
+
+std::span<const Family> LayoutFamilies(Layout layout) {
+  if (layout == Layout::kHub) return kHubFamilies;
+  return kAllFamilies;
+}
+
+bool InLayout(Layout layout, Family family) {
+  for (Family f : LayoutFamilies(layout)) {
+    if (f == family) return true;
+  }
+  return false;
+}
+
+// A store whose families on disk include one that only the other layout has is the other
+// program's: refused before RocksDB would add this layout's families to it.
+Status RefuseOtherLayout(const std::string& dir, Layout layout,
+                         const std::vector<std::string>& names) {
+  const Layout other = layout == Layout::kHub ? Layout::kAgent : Layout::kHub;
+  for (Family family : LayoutFamilies(other)) {
+    if (InLayout(layout, family)) continue;
+    if (std::find(names.begin(), names.end(), FamilyName(family)) == names.end()) continue;
+    return Status::FailedPrecondition(
+        "state directory " + dir + " holds a vigil " + std::string(LayoutName(other)) +
+        "'s store (it has the \"" + std::string(FamilyName(family)) + "\" family), not a " +
+        std::string(LayoutName(layout)) + "'s: give the " + std::string(LayoutName(layout)) +
+        " a directory of its own");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 std::string EncodeSeq(uint64_t seq) {
   std::string key(8, '\0');
@@ -123,13 +179,24 @@ std::optional<uint64_t> DecodeSeq(std::string_view key) {
 
 struct Store::Impl {
   std::string dir;
+  Layout layout = Layout::kAgent;
   std::unique_ptr<rocksdb::DB> db;
   // Every column family the database has, including ones this version does not know (they
   // must be opened too); `families` indexes the known ones by Family.
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   std::map<Family, rocksdb::ColumnFamilyHandle*> families;
 
-  rocksdb::ColumnFamilyHandle* Handle(Family family) const { return families.at(family); }
+  // nullptr for a family that is not in the layout.
+  rocksdb::ColumnFamilyHandle* Handle(Family family) const {
+    auto it = families.find(family);
+    return it == families.end() ? nullptr : it->second;
+  }
+
+  Status NotInLayout(Family family) const {
+    return Status::InvalidArgument("state directory " + dir + " is a vigil " +
+                                   std::string(LayoutName(layout)) + "'s store, which has no \"" +
+                                   std::string(FamilyName(family)) + "\" family");
+  }
 
   ~Impl() {
     if (!db) return;
@@ -144,6 +211,7 @@ Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
 const std::string& Store::dir() const { return impl_->dir; }
+Layout Store::layout() const { return impl_->layout; }
 
 namespace {
 
@@ -214,7 +282,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const OpenOpt
   std::vector<std::string> names;
   rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(db_options, dir, &names);
   if (!listed.ok()) names = {rocksdb::kDefaultColumnFamilyName};  // a new store
-  for (Family family : kAllFamilies) {
+  VIGIL_RETURN_IF_ERROR(RefuseOtherLayout(dir, options.layout, names));
+  for (Family family : LayoutFamilies(options.layout)) {
     std::string name(FamilyName(family));
     if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
   }
@@ -225,6 +294,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const OpenOpt
 
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
+  impl->layout = options.layout;
   rocksdb::DB* db = nullptr;
   rocksdb::Status opened = rocksdb::DB::Open(db_options, dir, descriptors, &impl->handles, &db);
   if (!opened.ok()) {
@@ -233,7 +303,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const OpenOpt
   }
   impl->db.reset(db);
   for (size_t i = 0; i < names.size(); ++i) {
-    for (Family family : kAllFamilies) {
+    for (Family family : LayoutFamilies(options.layout)) {
       if (names[i] == FamilyName(family)) impl->families[family] = impl->handles[i];
     }
   }
@@ -242,17 +312,21 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const OpenOpt
 
 Status Store::Put(Family family, std::string_view key, std::string_view value,
                   const WriteOptions& options) {
+  rocksdb::ColumnFamilyHandle* handle = impl_->Handle(family);
+  if (handle == nullptr) return impl_->NotInLayout(family);
   rocksdb::WriteOptions wo;
   wo.sync = options.sync;
-  rocksdb::Status s = impl_->db->Put(wo, impl_->Handle(family), key, value);
+  rocksdb::Status s = impl_->db->Put(wo, handle, key, value);
   if (!s.ok()) return FromRocks(s, impl_->dir, "writing to " + std::string(FamilyName(family)));
   return Status::Ok();
 }
 
 Status Store::Delete(Family family, std::string_view key, const WriteOptions& options) {
+  rocksdb::ColumnFamilyHandle* handle = impl_->Handle(family);
+  if (handle == nullptr) return impl_->NotInLayout(family);
   rocksdb::WriteOptions wo;
   wo.sync = options.sync;
-  rocksdb::Status s = impl_->db->Delete(wo, impl_->Handle(family), key);
+  rocksdb::Status s = impl_->db->Delete(wo, handle, key);
   if (!s.ok()) return FromRocks(s, impl_->dir, "deleting from " + std::string(FamilyName(family)));
   return Status::Ok();
 }
@@ -260,9 +334,10 @@ Status Store::Delete(Family family, std::string_view key, const WriteOptions& op
 Status Store::Write(const std::vector<Mutation>& mutations, const WriteOptions& options) {
   rocksdb::WriteBatch batch;
   for (const Mutation& m : mutations) {
-    rocksdb::Status s = m.kind == Mutation::Kind::kPut
-                            ? batch.Put(impl_->Handle(m.family), m.key, m.value)
-                            : batch.Delete(impl_->Handle(m.family), m.key);
+    rocksdb::ColumnFamilyHandle* handle = impl_->Handle(m.family);
+    if (handle == nullptr) return impl_->NotInLayout(m.family);
+    rocksdb::Status s = m.kind == Mutation::Kind::kPut ? batch.Put(handle, m.key, m.value)
+                                                       : batch.Delete(handle, m.key);
     if (!s.ok()) return FromRocks(s, impl_->dir, "preparing a batch");
   }
   rocksdb::WriteOptions wo;
@@ -273,16 +348,19 @@ Status Store::Write(const std::vector<Mutation>& mutations, const WriteOptions& 
 }
 
 Result<std::optional<std::string>> Store::Get(Family family, std::string_view key) const {
+  rocksdb::ColumnFamilyHandle* handle = impl_->Handle(family);
+  if (handle == nullptr) return impl_->NotInLayout(family);
   std::string value;
-  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->Handle(family), key, &value);
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), handle, key, &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return FromRocks(s, impl_->dir, "reading " + std::string(FamilyName(family)));
   return std::optional<std::string>(std::move(value));
 }
 
 Status Store::Scan(Family family, std::string_view from_key, const Visitor& visit) const {
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->Handle(family)));
+  rocksdb::ColumnFamilyHandle* handle = impl_->Handle(family);
+  if (handle == nullptr) return impl_->NotInLayout(family);
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), handle));
   for (it->Seek(from_key); it->Valid(); it->Next()) {
     if (!visit(it->key().ToStringView(), it->value().ToStringView())) break;
   }
@@ -292,9 +370,29 @@ Status Store::Scan(Family family, std::string_view from_key, const Visitor& visi
   return Status::Ok();
 }
 
+Status Store::ScanBackward(Family family, std::optional<std::string_view> from_key,
+                           const Visitor& visit) const {
+  rocksdb::ColumnFamilyHandle* handle = impl_->Handle(family);
+  if (handle == nullptr) return impl_->NotInLayout(family);
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), handle));
+  if (from_key) {
+    it->SeekForPrev(*from_key);
+  } else {
+    it->SeekToLast();
+  }
+  for (; it->Valid(); it->Prev()) {
+    if (!visit(it->key().ToStringView(), it->value().ToStringView())) break;
+  }
+  if (!it->status().ok()) {
+    return FromRocks(it->status(), impl_->dir, "scanning " + std::string(FamilyName(family)));
+  }
+  return Status::Ok();
+}
+
 Result<std::optional<Entry>> Store::Last(Family family) const {
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->Handle(family)));
+  rocksdb::ColumnFamilyHandle* handle = impl_->Handle(family);
+  if (handle == nullptr) return impl_->NotInLayout(family);
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), handle));
   it->SeekToLast();
   if (!it->status().ok()) {
     return FromRocks(it->status(), impl_->dir, "reading " + std::string(FamilyName(family)));
@@ -310,6 +408,18 @@ Result<uint64_t> Store::Count(Family family) const {
     return true;
   }));
   return count;
+}
+
+uint64_t Store::ApproximateBytes() const {
+  uint64_t bytes = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(impl_->dir, ec)) {
+    std::error_code size_ec;
+    if (!entry.is_regular_file(size_ec)) continue;
+    const uintmax_t size = entry.file_size(size_ec);
+    if (!size_ec) bytes += size;
+  }
+  return bytes;
 }
 
 }  // namespace vigil::store

@@ -27,18 +27,41 @@
 
 namespace vigil::store {
 
-// The column families of DESIGN.md ("The agent"). Each is an ordered key space of its own.
+// The column families: the agent's of DESIGN.md ("The agent") and the hub's ("The hub"). Each
+// is an ordered key space of its own. A store is opened with one layout (OpenOptions::layout)
+// and holds only that layout's families; kAudit is in both, so an audit::AuditChain works on
+// either.
 enum class Family {
+  // --- the agent's
   kConfig,     // the last signed config and node settings
   kResults,    // the last result of each scheduled query, for diffs
   kOutbox,     // messages for the hub, keyed by EncodeSeq(sequence number)
-  kAudit,      // the audit chain, keyed by EncodeSeq(record seq)
+  kAudit,      // the audit chain, keyed by EncodeSeq(record seq) (agent and hub)
   kSnapshots,  // file contents kept before an enforcer changed them
+  // --- the hub's (server/hub_store.cc gives their keys)
+  kNodes,      // enrolled nodes, and the index of their key hashes
+  kTokens,     // people's tokens, and the index of their hashes
+  kCampaigns,  // live-query campaigns
+  kAnswers,    // each node's answer to a campaign
+  kEvidence,   // the items agents send in `results` messages
+  kMeta,       // counters
 };
+// The agent's families (Layout::kAgent).
 inline constexpr Family kAllFamilies[] = {Family::kConfig, Family::kResults, Family::kOutbox,
                                           Family::kAudit, Family::kSnapshots};
-// "config", "results", "outbox", "audit", "snapshots": the column family names on disk.
+// The hub's families (Layout::kHub).
+inline constexpr Family kHubFamilies[] = {Family::kNodes,    Family::kTokens,
+                                          Family::kCampaigns, Family::kAnswers,
+                                          Family::kEvidence, Family::kMeta,
+                                          Family::kAudit};
+// "config", "results", "outbox", "audit", "snapshots", "nodes", "tokens", "campaigns",
+// "answers", "evidence", "meta": the column family names on disk.
 std::string_view FamilyName(Family family);
+
+// Which program's store a directory holds. An agent's state directory opened as a hub's (or
+// the reverse) is refused: a hub must never add its families to a node's store.
+enum class Layout { kAgent, kHub };
+std::string_view LayoutName(Layout layout);  // "agent", "hub"
 
 // Sequence numbers as keys: 8 bytes, big-endian, so byte order is number order
 // (EncodeSeq(255) < EncodeSeq(256)).
@@ -75,14 +98,17 @@ struct OpenOptions {
   // When false, a missing directory or store is NotFound: commands that only read use this,
   // so that looking never creates state.
   bool create = true;
+  // The families the store holds. A method given a family of the other layout fails with
+  // InvalidArgument.
+  Layout layout = Layout::kAgent;
 };
 
 class Store {
  public:
   // Opens the store in `dir`. Errors name the directory: FailedPrecondition when another
   // process (or this one) has it open ("state directory DIR is in use by another vigil process
-  // (pid N)"), NotFound when it does not exist and !options.create, IoError or Corruption from
-  // the disk.
+  // (pid N)") or when it holds the other layout's store, NotFound when it does not exist and
+  // !options.create, IoError or Corruption from the disk.
   static Result<std::unique_ptr<Store>> Open(const std::string& dir,
                                              const OpenOptions& options = {});
   ~Store();  // closes the database and releases the directory
@@ -90,6 +116,7 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   const std::string& dir() const;
+  Layout layout() const;
 
   Status Put(Family family, std::string_view key, std::string_view value,
              const WriteOptions& options = {});
@@ -107,11 +134,19 @@ class Store {
   using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
   Status Scan(Family family, std::string_view from_key, const Visitor& visit) const;
 
+  // Like Scan() in descending key order, from the greatest key (or the greatest key <=
+  // `from_key` when it is given).
+  Status ScanBackward(Family family, std::optional<std::string_view> from_key,
+                      const Visitor& visit) const;
+
   // The entry with the greatest key; nullopt when the family is empty.
   Result<std::optional<Entry>> Last(Family family) const;
 
   // The number of entries, counted by walking the family (linear in its size).
   Result<uint64_t> Count(Family family) const;
+
+  // The size of the files in the directory (tables, write-ahead log, manifest): for metrics.
+  uint64_t ApproximateBytes() const;
 
  private:
   struct Impl;
