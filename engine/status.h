@@ -18,7 +18,6 @@ enum class StatusCode {
   kNotFound,           // a named thing does not exist
   kAlreadyExists,      // a thing that must be unique exists already
   kPermissionDenied,   // the operation is not allowed (read-only SQL, a role)
-  kUnauthenticated,    // no valid credentials were given (an absent, unknown or revoked token)
   kFailedPrecondition, // the system is not in a state where this can run
   kResourceExhausted,  // a limit was reached: size, rows, memory
   kDeadlineExceeded,   // a time limit was reached
@@ -26,6 +25,8 @@ enum class StatusCode {
   kIoError,            // the operating system refused a read or write
   kCorruption,         // stored data is damaged
   kInternal,           // a bug in Vigil
+  // Last, so that the codes before it keep their numbers (the extension socket sends them).
+  kUnauthenticated,    // no valid credentials were given (an absent, unknown or revoked token)
 };
 
 std::string_view StatusCodeName(StatusCode code);

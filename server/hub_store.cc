@@ -386,8 +386,23 @@ class EmbeddedHubStore final : public HubStore {
       batch.push_back(
           Mutation::Put(Family::kNodes, Cat(kKeyPrefix, node.key_hash), node.host_identifier));
     }
+    NodeRecord stored = node;
+    if (old) stored.acked_seq = old->acked_seq;
     batch.push_back(
-        Mutation::Put(Family::kNodes, Cat(kNodePrefix, node.host_identifier), EncodeNode(node)));
+        Mutation::Put(Family::kNodes, Cat(kNodePrefix, node.host_identifier), EncodeNode(stored)));
+    return store_->Write(batch);
+  }
+
+  Status DeleteNode(std::string_view host_identifier) override {
+    VIGIL_RETURN_IF_ERROR(CheckIdentifier("a node's host identifier", host_identifier));
+    std::lock_guard lock(Stripe(host_identifier));
+    VIGIL_ASSIGN_OR_RETURN(auto old, GetNode(host_identifier));
+    if (!old) return Status::NotFound("node " + std::string(host_identifier) + " is not enrolled");
+    std::vector<Mutation> batch;
+    if (!old->key_hash.empty()) {
+      batch.push_back(Mutation::Delete(Family::kNodes, Cat(kKeyPrefix, old->key_hash)));
+    }
+    batch.push_back(Mutation::Delete(Family::kNodes, Cat(kNodePrefix, host_identifier)));
     return store_->Write(batch);
   }
 

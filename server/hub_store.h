@@ -103,12 +103,16 @@ class HubStore {
   virtual ~HubStore() = default;
 
   // --- nodes
-  // Creates or replaces the node with this host_identifier.
+  // Creates or replaces the node with this host_identifier. acked_seq is the store's own (only
+  // StoreEvidence moves it): a replaced node keeps its stored value.
   virtual Status PutNode(const NodeRecord& node) = 0;
   virtual Result<std::optional<NodeRecord>> GetNode(std::string_view host_identifier) const = 0;
   virtual Result<std::optional<NodeRecord>> FindNodeByKeyHash(std::string_view key_hash) const = 0;
   // In host_identifier order.
   virtual Result<std::vector<NodeRecord>> ListNodes() const = 0;
+  // Forgets a node and its key (so that the host may enroll again); its evidence and answers
+  // are kept. NotFound for an unknown node.
+  virtual Status DeleteNode(std::string_view host_identifier) = 0;
   // Updates last_seen (and the connection's address) without rewriting the rest. NotFound for a
   // node that is not enrolled. The one write that is not synced: a process crash keeps it, a
   // power loss may lose the last ones (the node's next message refreshes it).

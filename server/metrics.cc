@@ -45,4 +45,33 @@ std::string HubMetrics::Prometheus() const {
   return out;
 }
 
+std::string FleetMetrics::Prometheus() const {
+  std::string out;
+  Metric(out, "vigil_hub_online_nodes", "gauge", "Agents connected and authenticated now.");
+  Sample(out, "vigil_hub_online_nodes", "", online_nodes);
+  Metric(out, "vigil_hub_nodes_enrolled_total", "counter", "Nodes enrolled.");
+  Sample(out, "vigil_hub_nodes_enrolled_total", "", nodes_enrolled);
+  Metric(out, "vigil_hub_auth_failures_total", "counter",
+         "Agent hellos refused: a wrong enroll secret, an unknown key, an enrolled host.");
+  Sample(out, "vigil_hub_auth_failures_total", "", auth_failures);
+  Metric(out, "vigil_hub_campaigns_started_total", "counter", "Live-query campaigns started.");
+  Sample(out, "vigil_hub_campaigns_started_total", "", campaigns_started);
+  Metric(out, "vigil_hub_queries_sent_total", "counter", "Live queries handed to agents.");
+  Sample(out, "vigil_hub_queries_sent_total", "", queries_sent);
+  Metric(out, "vigil_hub_answers_total", "counter", "Live-query answers from agents.");
+  Sample(out, "vigil_hub_answers_total", "outcome=\"stored\"", answers_stored);
+  Sample(out, "vigil_hub_answers_total", "outcome=\"ignored\"", answers_ignored);
+  Metric(out, "vigil_hub_evidence_items_total", "counter", "Evidence items stored.");
+  Sample(out, "vigil_hub_evidence_items_total", "", evidence_items_stored);
+  Metric(out, "vigil_hub_agent_messages_refused_total", "counter",
+         "Agent messages not processed.");
+  Sample(out, "vigil_hub_agent_messages_refused_total", "reason=\"rate_limited\"", rate_limited);
+  Sample(out, "vigil_hub_agent_messages_refused_total", "reason=\"malformed\"",
+         malformed_messages);
+  Metric(out, "vigil_hub_store_errors_total", "counter",
+         "Store calls that failed while handling an agent message.");
+  Sample(out, "vigil_hub_store_errors_total", "", store_errors);
+  return out;
+}
+
 }  // namespace vigil::server

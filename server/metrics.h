@@ -24,4 +24,21 @@ struct HubMetrics {
   std::string Prometheus() const;
 };
 
+// The fleet service's counters (server/fleet_service.h), appended to /metrics after HubMetrics.
+struct FleetMetrics {
+  std::atomic<int64_t> online_nodes{0};          // authenticated agent connections
+  std::atomic<uint64_t> nodes_enrolled{0};       // enrollments accepted by this process
+  std::atomic<uint64_t> auth_failures{0};        // hellos refused: secret, key, already enrolled
+  std::atomic<uint64_t> campaigns_started{0};
+  std::atomic<uint64_t> queries_sent{0};         // `query` messages handed to an agent
+  std::atomic<uint64_t> answers_stored{0};       // first answers of a node to a campaign
+  std::atomic<uint64_t> answers_ignored{0};      // late, duplicate, or from a node not asked
+  std::atomic<uint64_t> evidence_items_stored{0};
+  std::atomic<uint64_t> rate_limited{0};         // agent messages refused: over the rate limit
+  std::atomic<uint64_t> malformed_messages{0};   // agent messages the codec refused
+  std::atomic<uint64_t> store_errors{0};         // store calls that failed for an agent message
+
+  std::string Prometheus() const;
+};
+
 }  // namespace vigil::server

@@ -125,7 +125,8 @@ Status FromWire(const wire::ExtensionStatus& status) {
       StatusCode::kOk,           StatusCode::kInvalidArgument,   StatusCode::kNotFound,
       StatusCode::kAlreadyExists, StatusCode::kPermissionDenied, StatusCode::kFailedPrecondition,
       StatusCode::kResourceExhausted, StatusCode::kDeadlineExceeded, StatusCode::kUnavailable,
-      StatusCode::kIoError,      StatusCode::kCorruption,        StatusCode::kInternal};
+      StatusCode::kIoError,      StatusCode::kCorruption,        StatusCode::kInternal,
+      StatusCode::kUnauthenticated};
   if (status.code == 0) return Status::Ok();
   StatusCode code = StatusCode::kInternal;
   if (status.code > 0 && static_cast<size_t>(status.code) < std::size(kCodes)) {
@@ -145,6 +146,7 @@ Status FromWire(const wire::ExtensionStatus& status) {
     case StatusCode::kUnavailable: return Status::Unavailable(std::move(message));
     case StatusCode::kIoError: return Status::IoError(std::move(message));
     case StatusCode::kCorruption: return Status::Corruption(std::move(message));
+    case StatusCode::kUnauthenticated: return Status::Unauthenticated(std::move(message));
     default: return Status::Internal(std::move(message));
   }
 }

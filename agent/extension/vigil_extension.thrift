@@ -22,7 +22,8 @@ namespace py vigil_extension
 
 // code 0 is success; anything else is a failure described by message: 1 invalid argument,
 // 2 not found, 3 already exists, 4 permission denied, 5 failed precondition, 6 resource
-// exhausted, 7 deadline exceeded, 8 unavailable, 9 I/O error, 10 corruption, 11 internal.
+// exhausted, 7 deadline exceeded, 8 unavailable, 9 I/O error, 10 corruption, 11 internal,
+// 12 unauthenticated.
 // An extension may answer any non-zero code; the daemon treats unknown ones as internal.
 struct ExtensionStatus {
   1: i32 code,

@@ -275,6 +275,20 @@ Hello DecodeHello(Fields& in) {
   if (!m.enroll_secret && !m.node_key) in.Fail("node_key", "is missing (and so is enroll_secret)");
   m.config_version = in.Uint("config_version");
   m.outbox_next_seq = in.Uint("outbox_next_seq");
+  if (const rapidjson::Value* roles = in.GetOptional("roles")) {
+    if (!roles->IsArray()) {
+      in.WrongType("roles", "an array of strings or null", *roles);
+      return m;
+    }
+    for (rapidjson::SizeType i = 0; i < roles->Size(); ++i) {
+      const rapidjson::Value& role = (*roles)[i];
+      if (!role.IsString()) {
+        in.WrongType("roles/" + std::to_string(i), "a string", role);
+        break;
+      }
+      m.roles.push_back(StringOf(role));
+    }
+  }
   return m;
 }
 
@@ -496,6 +510,12 @@ std::string Encode(const Hello& m) {
   out.OptStr("node_key", m.node_key);
   out.Uint("config_version", m.config_version);
   out.Uint("outbox_next_seq", m.outbox_next_seq);
+  if (!m.roles.empty()) {
+    out.Key("roles");
+    out.writer().StartArray();
+    for (const std::string& role : m.roles) out.Text(role);
+    out.writer().EndArray();
+  }
   return out.Finish();
 }
 

@@ -53,6 +53,9 @@ struct Hello {
   std::optional<std::string> node_key;
   uint64_t config_version = 0;   // 0: none yet
   uint64_t outbox_next_seq = 0;  // the seq the agent's next queued item will get
+  // Optional: the roles the node's config gives it ({} when absent or null; left out when
+  // empty). The hub keeps them for `role:NAME` campaign targets.
+  std::vector<std::string> roles;
   friend bool operator==(const Hello&, const Hello&) = default;
 };
 

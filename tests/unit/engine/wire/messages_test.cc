@@ -78,9 +78,11 @@ std::vector<Message> Samples() {
   upgrade.args["reboot"] = packs::Param::One("false");
   return {
       Hello{"hist-01", "hist-01.plant", "Debian GNU/Linux 12", "0.1.0", "s3cret", std::nullopt, 0,
-            1},
+            1, {}},
       Hello{"hist-01", "hist-01.plant", "Debian GNU/Linux 12", "0.1.0", std::nullopt, "nk-1", 7,
-            1234},
+            1234, {}},
+      Hello{"hist-01", "hist-01.plant", "Debian GNU/Linux 12", "0.1.0", std::nullopt, "nk-1", 7,
+            1234, {"historian", "dmz \"edge\""}},
       Welcome{"nk-1", "MCowBQYDK2VwAyEA", "2026-11-25T17:02:00Z"},
       Welcome{std::nullopt, "MCowBQYDK2VwAyEA", "2026-11-25T17:02:00Z"},
       Config{ConfigText("c2ln"), 7, "c2ln"},
@@ -171,12 +173,35 @@ TEST(WireMessagesTest, NonFiniteRealsAreSentAsNull) {
   EXPECT_EQ(back.rows[0], (Row{Value(), Value()}));
 }
 
+TEST(WireMessagesTest, HelloRolesAreOptional) {
+  const std::string base =
+      R"({"type":"hello","v":1,"host_identifier":"h","hostname":"h.local","os":"Linux",)"
+      R"("vigil_version":"0.2.0","node_key":"k","config_version":3,"outbox_next_seq":9)";
+  EXPECT_EQ(std::get<Hello>(Decoded(base + "}")).roles, std::vector<std::string>{});
+  EXPECT_EQ(std::get<Hello>(Decoded(base + R"(,"roles":null})")).roles,
+            std::vector<std::string>{});
+  EXPECT_EQ(std::get<Hello>(Decoded(base + R"(,"roles":["historian","web"]})")).roles,
+            (std::vector<std::string>{"historian", "web"}));
+  // Left out when empty, so a hub that predates roles reads the same text as before.
+  EXPECT_THAT(Encode(Hello{"h", "h", "o", "1", std::nullopt, "k", 0, 0, {}}),
+              ::testing::Not(HasSubstr("roles")));
+  EXPECT_THAT(Encode(Hello{"h", "h", "o", "1", std::nullopt, "k", 0, 0, {"web"}}),
+              HasSubstr(R"("roles":["web"])"));
+
+  Error error = Refused(base + R"(,"roles":"historian"})");
+  EXPECT_EQ(error.code, kMalformed);
+  EXPECT_EQ(error.message, R"(hello: field "roles" must be an array of strings or null, not a string)");
+  error = Refused(base + R"(,"roles":["web",7]})");
+  EXPECT_EQ(error.code, kMalformed);
+  EXPECT_EQ(error.message, R"(hello: field "roles/1" must be a string, not a number)");
+}
+
 TEST(WireMessagesTest, UnknownFieldsAreIgnored) {
   auto hello = std::get<Hello>(Decoded(
       R"({"v":1,"future":{"deep":[1,2,{"x":null}]},"type":"hello","host_identifier":"h",
           "hostname":"h.local","os":"Linux","vigil_version":"0.2.0","node_key":"k",
           "config_version":3,"outbox_next_seq":9,"capabilities":["zstd"]})"));
-  EXPECT_EQ(hello, (Hello{"h", "h.local", "Linux", "0.2.0", std::nullopt, "k", 3, 9}));
+  EXPECT_EQ(hello, (Hello{"h", "h.local", "Linux", "0.2.0", std::nullopt, "k", 3, 9, {}}));
   auto item = std::get<Results>(
       Decoded(R"({"type":"results","v":1,"seq":5,"items":[{"kind":"verdict","new_field":true}]})"));
   ASSERT_EQ(item.items.size(), 1u);

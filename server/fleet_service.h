@@ -1,0 +1,150 @@
+// The hub's fleet: the agents' sessions (enrollment, evidence, live-query answers) and the
+// live-query campaigns sent to them, over the HubStore. PROTOCOL.md ("Agent <-> hub") fixes the
+// messages; server/fleet.h is what the people's API sees of it.
+//
+//   FleetOptions fleet_options;
+//   fleet_options.enroll_secret = secret;
+//   VIGIL_ASSIGN_OR_RETURN(auto fleet, FleetService::Create(store, std::move(fleet_options)));
+//   HubOptions options;
+//   options.agent_sessions = fleet->SessionFactory();
+//   Hub hub(std::move(options));
+//   ...
+//   hub.Stop();      // first: no session may outlive the service
+//   fleet.reset();
+//
+// A session refuses everything until a `hello`: a node key (looked up by its hash) or the
+// enroll secret (a new node gets a key, stored hashed; an enrolled host identifier is refused
+// until an admin removes it). Refusals are logged with the remote address and close the
+// connection. After the hello: `results` are stored and acked, `query_result` answers the
+// campaign it names (the first answer of a node wins; late ones and ones from nodes not asked
+// are ignored and counted), messages over the rate limit are refused, and a message the codec
+// refuses gets the codec's error frame with the connection kept open.
+//
+// Campaigns live in memory while they run (totals, which nodes have the query, watchers) and
+// everything durable is in the store first. One timer thread finishes each campaign at its
+// deadline (stored finished, then its watchers get kTotals and kDone). A finished campaign's
+// totals are recomputed from its stored answers; Create() finishes the campaigns a previous
+// process left unfinished past their deadline and resumes the others.
+//
+// Thread safety: every public method may be called from any thread. Observers are called
+// without the service's lock held, one event at a time per watch, in order. Lifetimes: the
+// sessions made by SessionFactory() and every CampaignWatch must be gone before the service is
+// destroyed (stop the Hub first); the store must outlive the service.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "engine/status.h"
+#include "engine/wire/messages.h"
+#include "server/agent_session.h"
+#include "server/fleet.h"
+#include "server/hub_store.h"
+#include "server/metrics.h"
+
+namespace vigil::server {
+
+struct FleetOptions {
+  // What an agent must present to enroll (LoadOrCreateEnrollSecret); empty: no enrollment.
+  std::string enroll_secret;
+  // Sent in `welcome` (the agent pins it on enrollment; issue 7 signs configs with it).
+  std::string hub_public_key;
+  wire::DecodeLimits decode_limits;  // a campaign's max_rows is capped to its max_rows
+  // Messages per second one connection may send (a token bucket that holds as many); more are
+  // answered `rate_limited` and not processed. 0: no limit.
+  uint32_t max_messages_per_second = 100;
+  size_t max_campaign_nodes = 100'000;              // nodes one campaign may target
+  uint64_t max_deadline_ms = 24ull * 3600 * 1000;  // a campaign's deadline and wait, at most
+  // Unix milliseconds now; empty: the system clock. Tests move time by hand with it (the timer
+  // thread looks at it at least once a second).
+  std::function<int64_t()> clock;
+  // One line per refused hello and other events a hub operator should see; empty: stderr.
+  std::function<void(std::string_view line)> log;
+};
+
+class FleetService : public Fleet {
+ public:
+  // Opens the fleet over `store`: finishes the campaigns left unfinished past their deadline,
+  // resumes the others, and starts the timer thread. Errors are the store's.
+  static Result<std::unique_ptr<FleetService>> Create(HubStore& store, FleetOptions options);
+  ~FleetService() override;  // stops the timer thread
+  FleetService(const FleetService&) = delete;
+  FleetService& operator=(const FleetService&) = delete;
+
+  // What HubOptions::agent_sessions gets. The sessions borrow this service.
+  AgentSessionFactory SessionFactory();
+
+  std::vector<std::string> OnlineNodes() const override;
+  Result<CampaignRecord> StartCampaign(const CampaignSpec& spec) override;
+  Result<std::unique_ptr<CampaignWatch>> WatchCampaign(std::string_view id,
+                                                       CampaignObserver observer) override;
+  Result<CampaignTotals> Totals(std::string_view id) const override;
+  Status RemoveNode(std::string_view host_identifier) override;
+
+  // Appended to /metrics by whoever serves it.
+  const FleetMetrics& metrics() const { return metrics_; }
+
+ private:
+  struct Campaign;
+  struct Watcher;
+  class Session;
+  class Watch;
+  struct Online {
+    std::shared_ptr<AgentChannel> channel;
+  };
+  using Deliveries = std::vector<std::shared_ptr<Watcher>>;
+
+  FleetService(HubStore& store, FleetOptions options);
+  Status Recover();
+
+  int64_t Now() const;
+  void Log(std::string_view line) const;
+
+  // Session callbacks.
+  void SetOnline(const std::string& host, std::shared_ptr<AgentChannel> channel);
+  // False when `channel_id` is not the node's current connection.
+  bool SetOffline(const std::string& host, uint64_t channel_id);
+  void SendPendingQueries(const std::string& host, const std::shared_ptr<AgentChannel>& channel);
+  // OK when the answer was taken or ignored; the store's error otherwise.
+  Status TakeAnswer(const std::string& host, const wire::QueryResult& result);
+
+  // Marks `hosts` as not having the query (a failed Send) unless they answered.
+  void MarkOffline(const std::shared_ptr<Campaign>& campaign, const std::vector<std::string>& hosts);
+
+  // Queues the event for every watcher of the campaign (mu_ held); Deliver() them after.
+  void EmitLocked(Campaign& campaign, const CampaignEvent& event, Deliveries& deliveries);
+  static void Deliver(const std::shared_ptr<Watcher>& watcher);
+  void Unwatch(const std::shared_ptr<Campaign>& campaign, uint64_t watch_id,
+               const std::shared_ptr<Watcher>& watcher);
+  // Replays a campaign that is not running from the store, kDone last.
+  Status ReplayStored(std::string_view id, const CampaignObserver& observer) const;
+
+  void TimerLoop();
+
+  HubStore& store_;
+  const FleetOptions options_;
+  FleetMetrics metrics_;
+  // Serialises enrollments, so one host identifier cannot be enrolled twice at once.
+  std::mutex enroll_mu_;
+
+  mutable std::mutex mu_;
+  std::condition_variable timer_cv_;
+  // Guarded by mu_:
+  std::map<std::string, Online, std::less<>> online_;                     // by host identifier
+  std::map<std::string, std::shared_ptr<Campaign>, std::less<>> running_;  // by campaign id
+  uint64_t next_watch_id_ = 1;
+  bool stopping_ = false;
+
+  std::thread timer_;  // last: started when everything above is ready
+};
+
+}  // namespace vigil::server
