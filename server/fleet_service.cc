@@ -206,6 +206,15 @@ void FleetService::EmitLocked(Campaign& campaign, const CampaignEvent& event,
   }
 }
 
+void FleetService::EndIfSettledLocked(Campaign& campaign, int64_t now) {
+  if (campaign.finished || campaign.record.deadline <= now) return;
+  const bool waiting = campaign.record.wait_until > now;
+  const size_t settled = campaign.answered.size() + (waiting ? 0 : campaign.offline.size());
+  if (settled < campaign.expected.size()) return;
+  campaign.record.deadline = now;
+  timer_cv_.notify_all();
+}
+
 void FleetService::Deliver(const std::shared_ptr<Watcher>& watcher) {
   std::unique_lock<std::mutex> lock(watcher->mu);
   if (watcher->draining || watcher->replaying) return;
@@ -418,6 +427,10 @@ Result<CampaignRecord> FleetService::StartCampaign(const CampaignSpec& spec) {
     }
   }
   if (!failed.empty()) MarkOffline(campaign, failed);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    EndIfSettledLocked(*campaign, now);
+  }
   return record;
 }
 
@@ -432,6 +445,7 @@ void FleetService::MarkOffline(const std::shared_ptr<Campaign>& campaign,
     }
     EmitLocked(*campaign, CampaignEvent{CampaignEvent::Kind::kTotals, {}, campaign->totals},
                deliveries);
+    EndIfSettledLocked(*campaign, Now());
   }
   for (const auto& watcher : deliveries) Deliver(watcher);
 }
@@ -508,6 +522,7 @@ Status FleetService::TakeAnswer(const std::string& host, const wire::QueryResult
     EmitLocked(*campaign,
                CampaignEvent{CampaignEvent::Kind::kAnswer, std::move(answer), campaign->totals},
                deliveries);
+    EndIfSettledLocked(*campaign, now);
   }
   for (const auto& watcher : deliveries) Deliver(watcher);
   return Status::Ok();

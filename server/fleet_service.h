@@ -120,6 +120,10 @@ class FleetService : public Fleet {
   // Marks `hosts` as not having the query (a failed Send) unless they answered.
   void MarkOffline(const std::shared_ptr<Campaign>& campaign, const std::vector<std::string>& hosts);
 
+  // When no answer can come any more (every node answered, or the rest are offline and the
+  // campaign does not wait for them), ends the campaign now instead of at its deadline: the
+  // deadline becomes `now` and the timer finishes it (mu_ held).
+  void EndIfSettledLocked(Campaign& campaign, int64_t now);
   // Queues the event for every watcher of the campaign (mu_ held); Deliver() them after.
   void EmitLocked(Campaign& campaign, const CampaignEvent& event, Deliveries& deliveries);
   static void Deliver(const std::shared_ptr<Watcher>& watcher);

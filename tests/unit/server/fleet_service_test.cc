@@ -525,13 +525,36 @@ TEST_F(CampaignTest, QueryToAllGetsEachNodesRowsExactly) {
   EXPECT_EQ(fleet_->metrics().answers_stored.load(), 3u);
   EXPECT_EQ(fleet_->metrics().answers_ignored.load(), 1u);
 
+  // Every node answered: the campaign ends now, not at its deadline 30 s away.
+  const auto asked = std::chrono::steady_clock::now();
+  ASSERT_TRUE(recorder.WaitDone());
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(5));
+  auto stored = store_->GetCampaign(campaign.id);
+  ASSERT_TRUE(stored.ok() && *stored);
+  EXPECT_TRUE((*stored)->finished);
+
   // The events in order, each with the totals after it.
   std::vector<CampaignEvent> events = recorder.events();
-  ASSERT_EQ(events.size(), 4u);
+  ASSERT_EQ(events.size(), 6u);
   EXPECT_EQ(events[0].kind, CampaignEvent::Kind::kTotals);
   EXPECT_EQ(events[0].totals, (CampaignTotals{3, 0, 0, 0}));
   EXPECT_EQ(events[3].answer.rows_json, R"([["web-2",2],["shared",null]])");
   EXPECT_EQ(events[3].totals, (CampaignTotals{3, 3, 0, 0}));
+  EXPECT_EQ(events[4].kind, CampaignEvent::Kind::kTotals);
+  EXPECT_EQ(events[5].kind, CampaignEvent::Kind::kDone);
+  EXPECT_EQ(events[5].totals, (CampaignTotals{3, 3, 0, 0}));
+}
+
+TEST_F(CampaignTest, OfflineNodesWithoutAWaitDoNotHoldTheCampaignOpen) {
+  db1_->Disconnect();
+  CampaignRecord campaign = Start(Spec("SELECT 1", "all"));
+  Recorder recorder;
+  auto watch = fleet_->WatchCampaign(campaign.id, recorder.observer());
+  ASSERT_TRUE(watch.ok());
+  Answer(*web1_, campaign.id, "web-1", 1);
+  Answer(*web2_, campaign.id, "web-2", 2);
+  ASSERT_TRUE(recorder.WaitDone());
+  EXPECT_EQ(recorder.events().back().totals, (CampaignTotals{3, 2, 0, 1}));
 }
 
 TEST_F(CampaignTest, TargetsByGlobRoleAndList) {
@@ -732,13 +755,19 @@ TEST_F(CampaignTest, ARestartFinishesPastDeadlineCampaignsAndResumesTheOthers) {
   Answer(back, long_one.id, "b-new", 2);
   EXPECT_EQ(TotalsOf(long_one.id), (CampaignTotals{2, 2, 0, 0}));
 
-  // The timer finishes it at its deadline, by the clock it was given.
+  // Every node answered: it ends without waiting for its deadline (the timer stores it
+  // finished, by the clock it was given).
   Recorder recorder;
   auto watch = fleet_->WatchCampaign(long_one.id, recorder.observer());
   ASSERT_TRUE(watch.ok());
-  now += 60'000;
   ASSERT_TRUE(recorder.WaitDone());
+  const auto end = std::chrono::steady_clock::now() + kBoundedWait;
+  while (!store_->GetCampaign(long_one.id).value()->finished &&
+         std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_TRUE(store_->GetCampaign(long_one.id).value()->finished);
+  EXPECT_LE(store_->GetCampaign(long_one.id).value()->deadline, now.load());
 }
 
 }  // namespace
