@@ -38,6 +38,10 @@ enum AgentColumn : int {
   kOutboxNextSeq,
   kConfigVersion,
   kEnforce,
+  kHubUrl,
+  kHubConnected,
+  kHubLastAckSeq,
+  kHubReconnects,
   kColumnCount
 };
 
@@ -71,6 +75,13 @@ Schema AgentSchema() {
           {"outbox_next_seq", ColumnType::kInteger, "Sequence number of the next message"},
           {"config_version", ColumnType::kInteger, "Version of the config the agent runs"},
           {"enforce", ColumnType::kText, "Enforce mode of the config: auto, dry-run or off"},
+          {"hub_url", ColumnType::kText, "The hub the agent reports to (NULL: none)"},
+          {"hub_connected", ColumnType::kInteger,
+           "1 while the agent is connected and welcomed by its hub, else 0"},
+          {"hub_last_ack_seq", ColumnType::kInteger,
+           "The highest outbox sequence number the hub acknowledged since start (0: none)"},
+          {"hub_reconnects", ColumnType::kInteger,
+           "Connections to the hub that were welcomed since start, after the first"},
       }};
 }
 
@@ -107,6 +118,10 @@ class AgentTable final : public Table {
     }
     row[kConfigVersion] = static_cast<int64_t>(c.config_version);
     row[kEnforce] = c.enforce;
+    if (!c.hub_url.empty()) row[kHubUrl] = c.hub_url;
+    row[kHubConnected] = static_cast<int64_t>(c.hub_connected ? 1 : 0);
+    row[kHubLastAckSeq] = static_cast<int64_t>(c.hub_last_ack_seq);
+    row[kHubReconnects] = static_cast<int64_t>(c.hub_reconnects);
     std::vector<Row> rows;
     rows.push_back(std::move(row));
     return rows;

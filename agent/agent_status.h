@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "engine/table.h"
 
@@ -28,6 +29,12 @@ struct AgentCounters {
   uint64_t denied = 0;          // items skipped after a crash, now
   uint64_t config_version = 0;
   std::string enforce = "off";
+  std::vector<std::string> roles;  // of the config the agent runs
+  // The hub link (agent/hub_client.h); hub_url is empty without a hub.
+  std::string hub_url;
+  bool hub_connected = false;
+  uint64_t hub_last_ack_seq = 0;
+  uint64_t hub_reconnects = 0;
 };
 
 class AgentStatus {

@@ -1,8 +1,11 @@
 #include "agent/daemon.h"
 
 #include <malloc.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -10,6 +13,8 @@
 
 #include "agent/agent_status.h"
 #include "agent/extension/extension_server.h"
+#include "agent/hub_client.h"
+#include "agent/net/client.h"
 #include "agent/outbox.h"
 #include "agent/results_file.h"
 #include "agent/schedule.h"
@@ -95,9 +100,14 @@ struct Daemon::Impl {
   std::unique_ptr<AgentStatus> status;
   std::unique_ptr<SharedEngine> engine;
   std::unique_ptr<ExtensionServer> extensions;
+  std::unique_ptr<HubClient> hub;  // with --hub; stopped before everything it borrows goes
   std::string host_identifier;
   RunningConfig config;
   Clock::time_point started = Clock::now();
+
+  std::optional<HubClientOptions> hub_client_options;  // with --hub, checked by Open()
+  // Checks the hub's settings and reads the enroll secret into hub_client_options.
+  Status OpenHub();
 
   std::mutex wake_mutex;
   std::condition_variable wake;
@@ -158,6 +168,7 @@ struct Daemon::Impl {
     config = std::move(running);
     status->Update([&](AgentCounters& c) {
       c.config_version = config.node.version;
+      c.roles = config.node.roles;
       c.enforce = std::string(packs::EnforceModeName(config.node.enforce));
     });
     size_t checks = 0, queries = 0;
@@ -591,7 +602,68 @@ struct Daemon::Impl {
 Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Daemon::~Daemon() {
+  if (impl_->hub) impl_->hub->Stop();
   if (impl_->extensions) impl_->extensions->Stop();
+}
+
+namespace {
+
+// The enroll secret: the file's first line, without surrounding blanks.
+Result<std::string> ReadEnrollSecret(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return Status::InvalidArgument("--enroll-secret-file " + path + ": not a readable file");
+  }
+  FILE* file = std::fopen(path.c_str(), "r");
+  if (file == nullptr) return Status::FromErrno(errno, "--enroll-secret-file " + path);
+  std::string text(4096, '\0');
+  size_t n = std::fread(text.data(), 1, text.size(), file);
+  std::fclose(file);
+  text.resize(n);
+  text = text.substr(0, text.find('\n'));
+  const char* blanks = " \t\r";
+  size_t first = text.find_first_not_of(blanks);
+  if (first == std::string::npos) {
+    return Status::InvalidArgument("--enroll-secret-file " + path + ": the file is empty");
+  }
+  return text.substr(first, text.find_last_not_of(blanks) - first + 1);
+}
+
+std::string OsName() {
+  utsname name{};
+  if (::uname(&name) != 0) return "Linux";
+  return std::string(name.sysname) + " " + name.release;
+}
+
+}  // namespace
+
+Status Daemon::Impl::OpenHub() {
+  HubClientOptions hub;
+  hub.client.url = options.hub_url;
+  hub.client.tls.ca_file = options.hub_ca_file;
+  hub.client.tls.pinned_sha256 = options.hub_fingerprint;
+  if (!options.hub_ca_file.empty() && !options.hub_fingerprint.empty()) {
+    return Status::InvalidArgument("give the hub's CA file or its fingerprint, not both");
+  }
+  VIGIL_RETURN_IF_ERROR(net::CheckOptions(hub.client));
+  if (!options.hub_ca_file.empty() && ::access(options.hub_ca_file.c_str(), R_OK) != 0) {
+    return Status::FromErrno(errno, "--ca-file " + options.hub_ca_file);
+  }
+  if (!options.enroll_secret_file.empty()) {
+    VIGIL_ASSIGN_OR_RETURN(hub.enroll_secret, ReadEnrollSecret(options.enroll_secret_file));
+  }
+  hub.host_identifier = host_identifier;
+  char buffer[256] = {};
+  hub.hostname = ::gethostname(buffer, sizeof(buffer) - 1) == 0 ? buffer : host_identifier;
+  if (!engine->host().is_machine_root()) hub.hostname = host_identifier;
+  hub.os = OsName();
+  hub.vigil_version = VIGIL_VERSION;
+  hub.backoff_min = options.hub_backoff_min;
+  hub.backoff_max = options.hub_backoff_max;
+  hub.statement_timeout = options.statement_timeout;
+  hub.log = [this](LogLevel level, const std::string& line) { Log(level, line); };
+  hub_client_options = std::move(hub);
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::Open(DaemonOptions options) {
@@ -635,6 +707,13 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(DaemonOptions options) {
                                       results::CalendarTime(d.until));
   }
   VIGIL_RETURN_IF_ERROR(impl->LoadInitialConfig());
+  if (!o.hub_url.empty()) {
+    VIGIL_RETURN_IF_ERROR(impl->OpenHub());
+  } else if (!o.enroll_secret_file.empty() || !o.hub_ca_file.empty() ||
+             !o.hub_fingerprint.empty()) {
+    return Status::InvalidArgument(
+        "--enroll-secret-file, --ca-file and --hub-fingerprint need --hub URL");
+  }
 
   if (!o.extensions_socket.empty()) {
     ExtensionServerOptions server;
@@ -668,6 +747,11 @@ Result<CycleReport> Daemon::RunCycle(bool everything) {
 
 void Daemon::Run() {
   Impl& d = *impl_;
+  if (d.hub_client_options && !d.hub) {
+    d.hub = std::make_unique<HubClient>(*d.hub_client_options, *d.store, *d.outbox, *d.engine,
+                                        *d.status);
+    d.hub->Start();
+  }
   auto next = std::chrono::steady_clock::now();
   while (!d.stop) {
     if (d.reload.exchange(false)) (void)ReloadConfig();
@@ -677,6 +761,10 @@ void Daemon::Run() {
     if (next < now) next = now;  // a cycle longer than the period: start the next at once
     std::unique_lock lock(d.wake_mutex);
     d.wake.wait_until(lock, next, [&] { return d.stop.load() || d.reload.load(); });
+  }
+  if (d.hub) {
+    d.hub->Stop();
+    d.hub.reset();
   }
   d.Log(LogLevel::kInfo, "stopped");
 }

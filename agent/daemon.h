@@ -9,7 +9,8 @@
 //
 // Threads: the cycle runs on the caller's thread (Run or RunCycle); the extension socket, when
 // enabled, serves queries on its own threads through the same SharedEngine, between the
-// cycle's statements.
+// cycle's statements; with a hub, Run() starts the hub link on its own thread (it reads and
+// deletes outbox items and runs live queries through the same engine) and stops it on return.
 #pragma once
 
 #include <atomic>
@@ -52,6 +53,14 @@ struct DaemonOptions {
   std::chrono::seconds repair_retry{3600};
   // Items that were running when the process died are skipped this long after a restart.
   std::chrono::seconds crash_denial{3600};
+  // The hub (agent/hub_client.h): empty runs the node alone. The cycle runs the same either
+  // way; the link sends the outbox and answers live queries while the hub is reachable.
+  std::string hub_url;
+  std::string enroll_secret_file;  // read by Open(): the secret of the first enrolment
+  std::string hub_ca_file;         // trust the hub through this CA file, or
+  std::string hub_fingerprint;     // its certificate's SHA-256 ("AB:CD:.."); neither: system CAs
+  std::chrono::milliseconds hub_backoff_min{1'000};  // reconnect backoff, doubling to
+  std::chrono::milliseconds hub_backoff_max{60'000};
   LogLevel log_level = LogLevel::kInfo;
   // Where log lines go (default: standard error, one line each).
   std::function<void(LogLevel, const std::string&)> log;

@@ -22,7 +22,9 @@ constexpr const char* kSummary =
     "packs: built-in bundle names, pack files or directories, or pack objects); without one,\n"
     "from the config kept in the state directory, else the built-in iec62443 bundle, report\n"
     "only. The extension socket serves SQL to `vigil sql --connect SOCKET` and tables to\n"
-    "extension processes. SIGTERM/SIGINT stop it after the current step; SIGHUP reloads --config.\n"
+    "extension processes. With --hub it sends the outbox to the hub (items are deleted only once\n"
+    "the hub acknowledged them) and answers its live queries, reconnecting with backoff.\n"
+    "SIGTERM/SIGINT stop it after the current step; SIGHUP reloads --config.\n"
     "\n"
     "Exit status: 0 stopped cleanly (with --once: every check passes), 1 with --once: a check\n"
     "fails or errors, 2 usage error or the daemon could not start.";
@@ -53,6 +55,16 @@ int RunDaemon(const std::vector<std::string>& args) {
   flags.Value("outbox-max-bytes", "N",
               "Bound of the outbox; past it the oldest query results are dropped (counted)",
               "67108864");
+  flags.Value("hub", "URL",
+              "Report to this hub (https://HOST:PORT; http:// only to loopback) and answer its "
+              "live queries; the node runs the same whether or not the hub is reachable");
+  flags.Value("enroll-secret-file", "FILE",
+              "The hub's enroll secret, for the first connection (then the node key is kept in "
+              "the state directory)");
+  flags.Value("ca-file", "FILE", "Trust the hub's certificate through this CA file");
+  flags.Value("hub-fingerprint", "SHA256",
+              "Trust exactly the hub certificate with this SHA-256 fingerprint (AB:CD:.., as "
+              "vigil-hub prints it)");
   flags.Value("log-level", "LEVEL", "error, warning, info or debug", "info");
   flags.Bool("once", "Run one cycle (every query and check, due or not) and exit");
   auto usage = [](const std::string& message) {
@@ -90,6 +102,18 @@ int RunDaemon(const std::vector<std::string>& args) {
   auto outbox_max = ParseCount(*flags.Get("outbox-max-bytes"), "--outbox-max-bytes");
   if (!outbox_max.ok()) return usage(outbox_max.status().message());
   options.outbox_max_bytes = static_cast<uint64_t>(*outbox_max);
+  options.hub_url = flags.Get("hub").value_or("");
+  options.enroll_secret_file = flags.Get("enroll-secret-file").value_or("");
+  options.hub_ca_file = flags.Get("ca-file").value_or("");
+  options.hub_fingerprint = flags.Get("hub-fingerprint").value_or("");
+  if (options.hub_url.empty() && (!options.enroll_secret_file.empty() ||
+                                  !options.hub_ca_file.empty() ||
+                                  !options.hub_fingerprint.empty())) {
+    return usage("--enroll-secret-file, --ca-file and --hub-fingerprint need --hub URL");
+  }
+  if (!options.hub_ca_file.empty() && !options.hub_fingerprint.empty()) {
+    return usage("give --ca-file or --hub-fingerprint, not both");
+  }
   auto level = ParseLogLevel(*flags.Get("log-level"));
   if (!level.ok()) return usage(level.status().message());
   options.log_level = *level;

@@ -3,6 +3,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "server/api.h"
+#include "server/hub_store.h"
+
 namespace vigil::server {
 namespace {
 
@@ -13,7 +16,19 @@ std::string Shown(std::string_view target) {
   return std::string(target.substr(0, kMax)) + "...";
 }
 
+std::string_view PathOf(const HttpRequest& request) {
+  std::string_view path = request.target;
+  return path.substr(0, path.find('?'));
+}
+
 }  // namespace
+
+std::string_view HttpRequest::Header(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lower_name) return value;
+  }
+  return {};
+}
 
 std::string ErrorBody(std::string_view code, std::string_view message) {
   rapidjson::StringBuffer buffer;
@@ -39,8 +54,7 @@ HttpResponse ErrorResponse(int status, std::string_view code, std::string_view m
 }
 
 HttpResponse HttpRouter::Handle(const HttpRequest& request) const {
-  std::string_view path = request.target;
-  path = path.substr(0, path.find('?'));
+  const std::string_view path = PathOf(request);
   const bool get = request.method == "GET" || request.method == "HEAD";
 
   if (path == "/healthz" || path == "/metrics" || path == kAgentPath) {
@@ -59,14 +73,37 @@ HttpResponse HttpRouter::Handle(const HttpRequest& request) const {
     HttpResponse response;
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";
     response.body = metrics_.Prometheus();
+    if (store_) {
+      response.body +=
+          "# HELP vigil_hub_store_bytes Approximate bytes of the hub's store on disk.\n"
+          "# TYPE vigil_hub_store_bytes gauge\n"
+          "vigil_hub_store_bytes " +
+          std::to_string(store_->ApproximateBytes()) + "\n";
+    }
+    if (fleet_metrics_) response.body += fleet_metrics_->Prometheus();
+    if (api_) response.body += api_->Prometheus();
     return response;
   }
   if (path == kAgentPath) {
     return ErrorResponse(400, "malformed",
                          std::string(kAgentPath) + " takes a WebSocket upgrade request");
   }
+  if (api_ && Api::Serves(path)) return api_->Handle(request);
   return ErrorResponse(404, "not_found",
                        "no route for " + request.method + " " + Shown(request.target));
+}
+
+WebSocketUpgrade HttpRouter::Upgrade(const HttpRequest& request) const {
+  const std::string_view path = PathOf(request);
+  if (path == kAgentPath) {
+    WebSocketUpgrade upgrade;
+    upgrade.kind = WebSocketUpgrade::Kind::kAgent;
+    return upgrade;
+  }
+  if (api_ && Api::Serves(path)) return api_->Upgrade(request);
+  WebSocketUpgrade refused;
+  refused.refusal = ErrorResponse(404, "not_found", "no WebSocket at " + Shown(path));
+  return refused;
 }
 
 }  // namespace vigil::server

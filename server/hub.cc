@@ -26,7 +26,9 @@ std::string HostPort(const std::string& address, uint16_t port) {
   return address + ":" + std::to_string(port);
 }
 
-Status MakeStateDir(const std::string& dir) {
+}  // namespace
+
+Status MakeStateDirectory(const std::string& dir) {
   if (dir.empty()) return Status::InvalidArgument("the hub needs a state directory");
   // Parents as well: a fresh install has no /var/lib/vigil-hub.
   for (size_t slash = dir.find('/', 1);; slash = dir.find('/', slash + 1)) {
@@ -43,6 +45,8 @@ Status MakeStateDir(const std::string& dir) {
   }
   return Status::Ok();
 }
+
+namespace {
 
 std::string HostName() {
   char name[256] = {};
@@ -126,10 +130,16 @@ Status Hub::Start() {
   }
   const HubLimits& limits = options_.limits;
   if (limits.max_frame_bytes == 0 || limits.max_body_bytes == 0 || limits.max_send_queue == 0 ||
-      limits.max_header_bytes == 0) {
+      limits.max_stream_queue == 0 || limits.max_header_bytes == 0) {
     return Status::InvalidArgument("hub limits must be greater than 0");
   }
-  VIGIL_RETURN_IF_ERROR(MakeStateDir(options_.state_dir));
+  if (options_.store != nullptr && options_.fleet == nullptr) {
+    return Status::InvalidArgument("the hub's options give a store without a fleet");
+  }
+  if (options_.fleet != nullptr && options_.store == nullptr) {
+    return Status::InvalidArgument("the hub's options give a fleet without a store");
+  }
+  VIGIL_RETURN_IF_ERROR(MakeStateDirectory(options_.state_dir));
 
   internal::TransportConfig config;
   if (!options_.insecure) {
@@ -143,7 +153,11 @@ Status Hub::Start() {
     config.cert_file = identity->cert_file;
     config.key_file = identity->key_file;
   }
-  router_ = std::make_unique<HttpRouter>(metrics_);
+  if (options_.store && options_.fleet) {
+    api_ = std::make_unique<Api>(*options_.store, *options_.fleet, options_.api_limits);
+  }
+  router_ =
+      std::make_unique<HttpRouter>(metrics_, api_.get(), options_.store, options_.fleet_metrics);
   config.address = options_.address;
   config.port = options_.port;
   config.tls = !options_.insecure;

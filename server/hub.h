@@ -8,8 +8,10 @@
 //   hub.Stop();
 //
 // Routes: GET /healthz, GET /metrics, GET /api/v1/agent (WebSocket; each text frame goes to the
-// AgentSession made by options.agent_sessions). The network runs on options.threads threads;
-// each connection is served on its own strand. Boost and OpenSSL stay inside server/*.cc.
+// AgentSession made by options.agent_sessions), and the people's API (server/api.h) under
+// /api/v1/ when options.store and options.fleet are given. The network runs on options.threads
+// threads; each connection is served on its own strand. Boost and OpenSSL stay inside
+// server/*.cc.
 #pragma once
 
 #include <chrono>
@@ -22,20 +24,26 @@
 
 #include "engine/status.h"
 #include "server/agent_session.h"
+#include "server/api.h"
 #include "server/metrics.h"
 
 namespace vigil::server {
+class Fleet;
 class HttpRouter;
+class HubStore;
 namespace internal {
 class Transport;
 }  // namespace internal
 
 // Bounds on every input and on what the hub holds per connection.
 struct HubLimits {
-  size_t max_frame_bytes = 4u << 20;           // an agent message; larger closes it with 1009
-  size_t max_body_bytes = 1u << 20;            // an HTTP request body; larger gets 413
-  size_t max_header_bytes = 16u << 10;         // an HTTP request head; larger gets 431
-  size_t max_send_queue = 1024;                // frames queued to one agent; more drops it
+  size_t max_frame_bytes = 4u << 20;    // an agent message; larger closes it with 1009
+  size_t max_body_bytes = 1u << 20;     // an HTTP request body; larger gets 413
+  size_t max_header_bytes = 16u << 10;  // an HTTP request head; larger gets 431
+  size_t max_send_queue = 1024;         // frames queued to one agent; more drops it
+  // Frames queued to one campaign stream; more drops it. Larger than an agent's: a campaign of
+  // N nodes replays or sends up to 2N frames (each answer and the totals after it) at once.
+  size_t max_stream_queue = 64u << 10;
   std::chrono::seconds http_timeout{30};       // to read a request or write a response, and idle
   std::chrono::seconds handshake_timeout{10};  // TLS and WebSocket handshakes
   std::chrono::seconds ping_interval{20};      // an agent silent this long gets a ping, and is
@@ -53,7 +61,17 @@ struct HubOptions {
   HubLimits limits;
   // Makes the session of each agent connection; empty: UnhandledMessages() (agent_errors.h).
   AgentSessionFactory agent_sessions;
+  // Borrowed, and must outlive the hub. With both, the people's API is served (and /metrics
+  // tells the store's size); without, every /api/v1/ path but the agents' is 404.
+  HubStore* store = nullptr;
+  Fleet* fleet = nullptr;
+  const FleetMetrics* fleet_metrics = nullptr;  // borrowed; added to /metrics when given
+  ApiLimits api_limits;
 };
+
+// Creates `dir` and its parents (0700) when absent; FailedPrecondition when it is not a
+// directory. Errors name the directory.
+Status MakeStateDirectory(const std::string& dir);
 
 // "ADDR:PORT", "[V6ADDR]:PORT" -> (address, port). The address must be an IP literal.
 Result<std::pair<std::string, uint16_t>> ParseListenAddress(std::string_view text);
@@ -92,6 +110,7 @@ class Hub {
   std::string fingerprint_;
   std::string cert_file_;
   bool cert_generated_ = false;
+  std::unique_ptr<Api> api_;            // outlives router_, which borrows it
   std::unique_ptr<HttpRouter> router_;  // outlives transport_, which borrows it
   std::unique_ptr<internal::Transport> transport_;
 };

@@ -1,5 +1,7 @@
-// One agent's WebSocket: reads frames into its AgentSession, writes what the session (or anyone
-// holding its AgentChannel) sends, one write in flight and a bounded queue behind it.
+// One WebSocket session: reads frames into its session, writes what the session (or anyone
+// holding its channel) sends, one write in flight and a bounded queue behind it. An agent's
+// connection (AgentSession) and a person's (PeerSession, the campaign stream) are the same
+// machinery; only the agent's is counted as a connected agent and answers binary frames.
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <deque>
@@ -19,12 +21,14 @@ class ChannelTarget {
   virtual ~ChannelTarget() = default;
   virtual void PostEnqueue(std::string text) = 0;
   virtual void PostClose(websocket::close_code code, std::string reason) = 0;
+  // Closes with 1000 once the frames queued before it are written.
+  virtual void PostCloseAfterQueue(std::string reason) = 0;
   virtual void PostDrop() = 0;
 };
 
 // Thread-safe. Counts queued frames itself (atomically, at Send() time) so a full queue is seen
 // by the sender at once, not after the strand has caught up.
-class Channel : public AgentChannel {
+class Channel : public PeerChannel {
  public:
   Channel(uint64_t id, std::string remote, size_t max_queue, std::weak_ptr<ChannelTarget> target)
       : id_(id), remote_(std::move(remote)), max_queue_(max_queue), target_(std::move(target)) {}
@@ -47,6 +51,12 @@ class Channel : public AgentChannel {
       target->PostClose(websocket::close_code::policy_error, std::string(reason));
     }
   }
+  void CloseNormally(std::string_view reason) override {
+    open_.store(false);
+    if (std::shared_ptr<ChannelTarget> target = target_.lock()) {
+      target->PostCloseAfterQueue(std::string(reason));
+    }
+  }
   bool open() const override { return open_.load(); }
   uint64_t id() const override { return id_; }
   const std::string& remote_address() const override { return remote_; }
@@ -66,19 +76,23 @@ class Channel : public AgentChannel {
 // Lives as long as its pending operations; every member below is touched only on the strand
 // of ws_ (the do_/on_ handlers), except through the Post* entry points, which post to it.
 template <typename NextLayer>
-class AgentWebSocket : public ChannelTarget,
-                       public Stoppable,
-                       public std::enable_shared_from_this<AgentWebSocket<NextLayer>> {
+class WebSocketSession : public ChannelTarget,
+                         public Stoppable,
+                         public std::enable_shared_from_this<WebSocketSession<NextLayer>> {
  public:
-  AgentWebSocket(std::shared_ptr<SharedState> state, NextLayer stream, std::string remote)
+  // An empty `peer_factory` makes an agent's connection; else a person's.
+  WebSocketSession(std::shared_ptr<SharedState> state, NextLayer stream, std::string remote,
+                   PeerSessionFactory peer_factory)
       : state_(std::move(state)),
         id_(state_->NextId()),
         remote_(std::move(remote)),
+        agent_(!peer_factory),
+        peer_factory_(std::move(peer_factory)),
         ws_(std::move(stream)) {}
 
-  ~AgentWebSocket() override {
+  ~WebSocketSession() override {
     state_->Unregister(id_);
-    if (accepted_) state_->metrics().connected_agents.fetch_sub(1);
+    if (accepted_ && agent_) state_->metrics().connected_agents.fetch_sub(1);
   }
 
   void Run(UpgradeRequest request) {
@@ -98,7 +112,7 @@ class AgentWebSocket : public ChannelTarget,
     // once (also with 1009) without reading them.
     ws_.read_message_max(4 * limits.max_frame_bytes + (64u << 10));
     ws_.auto_fragment(false);
-    ws_.async_accept(request, beast::bind_front_handler(&AgentWebSocket::OnAccept, Self()));
+    ws_.async_accept(request, beast::bind_front_handler(&WebSocketSession::OnAccept, Self()));
   }
 
   void PostEnqueue(std::string text) override {
@@ -111,13 +125,18 @@ class AgentWebSocket : public ChannelTarget,
       self->DoClose(websocket::close_reason(code, reason));
     });
   }
+  void PostCloseAfterQueue(std::string reason) override {
+    net::post(ws_.get_executor(), [self = Self(), reason = std::move(reason)]() mutable {
+      self->DoCloseAfterQueue(websocket::close_reason(websocket::close_code::normal, reason));
+    });
+  }
   void PostDrop() override {
     net::post(ws_.get_executor(), [self = Self()] { self->DoDrop(); });
   }
   void Shutdown() override { PostClose(websocket::close_code::going_away, "hub stopping"); }
 
  private:
-  std::shared_ptr<AgentWebSocket> Self() { return this->shared_from_this(); }
+  std::shared_ptr<WebSocketSession> Self() { return this->shared_from_this(); }
 
   void OnAccept(beast::error_code ec) {
     if (ec) {
@@ -130,11 +149,18 @@ class AgentWebSocket : public ChannelTarget,
       return;
     }
     accepted_ = true;
-    state_->metrics().connected_agents.fetch_add(1);
-    channel_ = std::make_shared<Channel>(id_, remote_, state_->limits().max_send_queue,
+    const HubLimits& limits = state_->limits();
+    channel_ = std::make_shared<Channel>(id_, remote_,
+                                         agent_ ? limits.max_send_queue : limits.max_stream_queue,
                                          this->weak_from_this());
-    const AgentSessionFactory& factory = state_->config().agent_sessions;
-    session_ = factory ? factory(channel_) : UnhandledMessages()(channel_);
+    if (agent_) {
+      state_->metrics().connected_agents.fetch_add(1);
+      const AgentSessionFactory& factory = state_->config().agent_sessions;
+      session_ = factory ? factory(channel_) : UnhandledMessages()(channel_);
+    } else {
+      session_ = peer_factory_(channel_);
+      peer_factory_ = nullptr;  // what it captured is not needed any more
+    }
     DoRead();
   }
 
@@ -142,14 +168,15 @@ class AgentWebSocket : public ChannelTarget,
     // At most one byte past the limit, so an oversized message is seen without storing it.
     const size_t room = state_->limits().max_frame_bytes + 1 - buffer_.size();
     reading_ = true;
-    ws_.async_read_some(buffer_, room, beast::bind_front_handler(&AgentWebSocket::OnRead, Self()));
+    ws_.async_read_some(buffer_, room,
+                        beast::bind_front_handler(&WebSocketSession::OnRead, Self()));
   }
 
   void OnRead(beast::error_code ec, size_t bytes) {
     reading_ = false;
     if (ec) {
       if (ec == websocket::error::message_too_big) {  // the backstop, seen as such without TLS
-        state_->metrics().dropped_too_large.fetch_add(1);
+        if (agent_) state_->metrics().dropped_too_large.fetch_add(1);
         state_->metrics().errors.fetch_add(1);
       }
       Finish();
@@ -160,7 +187,7 @@ class AgentWebSocket : public ChannelTarget,
     if (buffer_.size() > state_->limits().max_frame_bytes) {
       // Close this connection only, with 1009. The close handshake reads and drops the rest
       // of the message (within handshake_timeout).
-      metrics.dropped_too_large.fetch_add(1);
+      if (agent_) metrics.dropped_too_large.fetch_add(1);
       metrics.errors.fetch_add(1);
       buffer_.clear();
       DoClose(websocket::close_reason(
@@ -172,12 +199,12 @@ class AgentWebSocket : public ChannelTarget,
       DoRead();
       return;
     }
-    metrics.ws_messages_received.fetch_add(1);
+    if (agent_) metrics.ws_messages_received.fetch_add(1);
     if (session_ && channel_->open()) {
       if (ws_.got_text()) {
         auto data = buffer_.cdata();
         session_->OnMessage(std::string_view(static_cast<const char*>(data.data()), data.size()));
-      } else {
+      } else if (agent_) {
         channel_->Send(AgentErrorFrame(
             "malformed", "binary frames are not accepted; send one JSON object per text frame"));
       }
@@ -199,7 +226,7 @@ class AgentWebSocket : public ChannelTarget,
     writing_ = true;
     ws_.text(true);
     ws_.async_write(net::buffer(queue_.front()),
-                    beast::bind_front_handler(&AgentWebSocket::OnWrite, Self()));
+                    beast::bind_front_handler(&WebSocketSession::OnWrite, Self()));
   }
 
   void OnWrite(beast::error_code ec, size_t bytes) {
@@ -211,7 +238,7 @@ class AgentWebSocket : public ChannelTarget,
       return;  // the pending read fails too and finishes the session
     }
     HubMetrics& metrics = state_->metrics();
-    metrics.ws_messages_sent.fetch_add(1);
+    if (agent_) metrics.ws_messages_sent.fetch_add(1);
     metrics.bytes_sent.fetch_add(bytes);
     if (pending_close_) {
       websocket::close_reason reason = *pending_close_;
@@ -220,7 +247,24 @@ class AgentWebSocket : public ChannelTarget,
       StartClose(reason);
       return;
     }
-    if (!queue_.empty()) DoWrite();
+    if (!queue_.empty()) {
+      DoWrite();
+    } else if (close_after_queue_) {
+      websocket::close_reason reason = *close_after_queue_;
+      close_after_queue_.reset();
+      StartClose(reason);
+    }
+  }
+
+  // A close once the queue is written: what was sent before it still arrives.
+  void DoCloseAfterQueue(websocket::close_reason reason) {
+    if (finished_ || closing_ || pending_close_) return;
+    if (channel_) channel_->MarkClosed();
+    if (writing_ || !queue_.empty()) {
+      close_after_queue_ = reason;
+      return;
+    }
+    StartClose(reason);
   }
 
   // A close after the write in flight (Beast allows one write or close at a time).
@@ -246,7 +290,7 @@ class AgentWebSocket : public ChannelTarget,
   // The agent does not read what it is sent: cut the connection rather than queue more.
   void DoDrop() {
     if (finished_) return;
-    state_->metrics().dropped_slow.fetch_add(1);
+    if (agent_) state_->metrics().dropped_slow.fetch_add(1);
     state_->metrics().errors.fetch_add(1);
     DiscardQueue();
     beast::error_code ignored;
@@ -276,12 +320,15 @@ class AgentWebSocket : public ChannelTarget,
   const std::shared_ptr<SharedState> state_;
   const uint64_t id_;
   const std::string remote_;
+  const bool agent_;
+  PeerSessionFactory peer_factory_;  // a person's connection: makes its session once
   websocket::stream<NextLayer> ws_;
   beast::flat_buffer buffer_;
   std::deque<std::string> queue_;
-  std::optional<websocket::close_reason> pending_close_;
+  std::optional<websocket::close_reason> pending_close_;      // after the write in flight
+  std::optional<websocket::close_reason> close_after_queue_;  // after every queued write
   std::shared_ptr<Channel> channel_;
-  std::unique_ptr<AgentSession> session_;
+  std::unique_ptr<AgentSession> session_;  // PeerSession is the same type
   bool accepted_ = false;
   bool reading_ = false;
   bool writing_ = false;
@@ -293,15 +340,31 @@ class AgentWebSocket : public ChannelTarget,
 
 void RunAgentWebSocket(std::shared_ptr<SharedState> state, PlainStream stream,
                        UpgradeRequest request, std::string remote) {
-  std::make_shared<AgentWebSocket<PlainStream>>(std::move(state), std::move(stream),
-                                                std::move(remote))
+  std::make_shared<WebSocketSession<PlainStream>>(std::move(state), std::move(stream),
+                                                  std::move(remote), nullptr)
       ->Run(std::move(request));
 }
 
 void RunAgentWebSocket(std::shared_ptr<SharedState> state, TlsStream stream, UpgradeRequest request,
                        std::string remote) {
-  std::make_shared<AgentWebSocket<TlsStream>>(std::move(state), std::move(stream),
-                                              std::move(remote))
+  std::make_shared<WebSocketSession<TlsStream>>(std::move(state), std::move(stream),
+                                                std::move(remote), nullptr)
+      ->Run(std::move(request));
+}
+
+void RunPeerWebSocket(std::shared_ptr<SharedState> state, PlainStream stream,
+                      UpgradeRequest request, std::string remote, PeerSessionFactory factory) {
+  if (!factory) return;  // the router always gives one; without it there is nothing to serve
+  std::make_shared<WebSocketSession<PlainStream>>(std::move(state), std::move(stream),
+                                                  std::move(remote), std::move(factory))
+      ->Run(std::move(request));
+}
+
+void RunPeerWebSocket(std::shared_ptr<SharedState> state, TlsStream stream, UpgradeRequest request,
+                      std::string remote, PeerSessionFactory factory) {
+  if (!factory) return;
+  std::make_shared<WebSocketSession<TlsStream>>(std::move(state), std::move(stream),
+                                                std::move(remote), std::move(factory))
       ->Run(std::move(request));
 }
 

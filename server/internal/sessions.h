@@ -1,5 +1,5 @@
 // What the transport's two Beast files share: the state every session sees, and the hand-over
-// of an upgraded HTTP connection to an agent WebSocket. Includes Beast: include it only from
+// of an upgraded HTTP connection to a WebSocket session. Includes Beast: include it only from
 // server/internal/transport.cc and server/internal/agent_websocket.cc.
 #pragma once
 
@@ -75,5 +75,12 @@ void RunAgentWebSocket(std::shared_ptr<SharedState> state, PlainStream stream,
                        UpgradeRequest request, std::string remote);
 void RunAgentWebSocket(std::shared_ptr<SharedState> state, TlsStream stream, UpgradeRequest request,
                        std::string remote);
+
+// The same for a person's WebSocket (the router accepted it and made `factory`). It has the
+// agents' bounded queue and limits but is not counted as an agent.
+void RunPeerWebSocket(std::shared_ptr<SharedState> state, PlainStream stream,
+                      UpgradeRequest request, std::string remote, PeerSessionFactory factory);
+void RunPeerWebSocket(std::shared_ptr<SharedState> state, TlsStream stream, UpgradeRequest request,
+                      std::string remote, PeerSessionFactory factory);
 
 }  // namespace vigil::server::internal

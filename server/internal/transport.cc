@@ -1,8 +1,10 @@
 // The listener and the HTTP sessions (plain and TLS) of the hub, and the thread pool they run
-// on. An upgrade to the agent WebSocket is handed to agent_websocket.cc.
+// on. A WebSocket upgrade the router accepts is handed to agent_websocket.cc.
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <cctype>
 #include <condition_variable>
 #include <iostream>
+#include <iterator>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -108,25 +110,41 @@ class HttpSession : public Stoppable {
     metrics.bytes_received.fetch_add(request.body().size());
     const bool head = request.method() == http::verb::head;
     std::string_view target(request.target().data(), request.target().size());
-    std::string_view path = target.substr(0, target.find('?'));
-
-    if (beast::websocket::is_upgrade(request)) {
-      if (path == kAgentPath && !state_->stopping()) {
-        beast::get_lowest_layer(Stream()).expires_never();
-        released_ = true;
-        RunAgentWebSocket(state_, Self_().ReleaseStream(), std::move(request), remote_);
-        return;
-      }
-      return Reply(
-          ErrorResponse(404, "not_found", "no WebSocket at " + std::string(path.substr(0, 200))),
-          head, request.version(), false);
-    }
 
     HttpRequest routed;
     routed.method.assign(request.method_string().data(), request.method_string().size());
     routed.target = std::string(target);
+    routed.headers.reserve(std::distance(request.begin(), request.end()));
+    for (const auto& field : request) {
+      std::string name(field.name_string().data(), field.name_string().size());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      routed.headers.emplace_back(std::move(name),
+                                  std::string(field.value().data(), field.value().size()));
+    }
+    const HttpRouter& router = *state_->config().router;
+
+    if (beast::websocket::is_upgrade(request)) {
+      if (state_->stopping()) {
+        return Reply(ErrorResponse(503, "unavailable", "the hub is stopping"), head,
+                     request.version(), false);
+      }
+      WebSocketUpgrade upgrade = router.Upgrade(routed);
+      if (upgrade.kind == WebSocketUpgrade::Kind::kRefused) {
+        return Reply(std::move(upgrade.refusal), head, request.version(), false);
+      }
+      beast::get_lowest_layer(Stream()).expires_never();
+      released_ = true;
+      if (upgrade.kind == WebSocketUpgrade::Kind::kAgent) {
+        RunAgentWebSocket(state_, Self_().ReleaseStream(), std::move(request), remote_);
+      } else {
+        RunPeerWebSocket(state_, Self_().ReleaseStream(), std::move(request), remote_,
+                         std::move(upgrade.peer_session));
+      }
+      return;
+    }
+
     routed.body = std::move(request.body());
-    Reply(state_->config().router->Handle(routed), head, request.version(), request.keep_alive());
+    Reply(router.Handle(routed), head, request.version(), request.keep_alive());
   }
 
   void Reply(HttpResponse reply, bool head, unsigned version, bool keep_alive) {
@@ -135,6 +153,7 @@ class HttpSession : public Stoppable {
         static_cast<http::status>(reply.status), version);
     response->set(http::field::server, "vigil-hub");
     response->set(http::field::content_type, reply.content_type);
+    for (const auto& [name, value] : reply.headers) response->set(name, value);
     response->keep_alive(keep_alive);
     if (head) {
       response->content_length(reply.body.size());

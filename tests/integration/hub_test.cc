@@ -388,8 +388,8 @@ TEST_F(HubBinaryTest, OperatorCertificateIsServedAndAForeignKeyIsRefused) {
 
   const std::string foreign = temp_.path() + "/b/tls/key.pem";
   ProcessResult refused =
-      RunProcess({VIGIL_HUB_BIN, "serve", "--listen", "127.0.0.1:0", "--state-dir", State(),
-                  "--tls-cert", cert, "--tls-key", foreign});
+      RunProcess({VIGIL_HUB_BIN, "serve", "--listen", "127.0.0.1:0", "--state-dir",
+                  temp_.path() + "/c", "--tls-cert", cert, "--tls-key", foreign});
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_THAT(refused.err, HasSubstr("TLS key " + foreign + " does not belong to the certificate"));
 }
@@ -425,7 +425,7 @@ TEST_F(HubBinaryTest, BadListenAddressAndPortInUseAreNamed) {
   ASSERT_TRUE(hub.WaitListening()) << hub.err();
   const std::string taken = "127.0.0.1:" + std::to_string(hub.port());
   ProcessResult busy =
-      RunProcess({VIGIL_HUB_BIN, "serve", "--listen", taken, "--state-dir", State()});
+      RunProcess({VIGIL_HUB_BIN, "serve", "--listen", taken, "--state-dir", temp_.path() + "/other"});
   EXPECT_EQ(busy.exit_code, 2);
   EXPECT_THAT(busy.err, HasSubstr("listen on " + taken + ": Address already in use"));
 }
@@ -477,7 +477,9 @@ TEST_F(HubBinaryTest, BodyOverTheLimitIs413) {
   EXPECT_THAT(message, HasSubstr("1024 bytes"));
   HttpReply small = Curl(Https(hub, "/api/v1/queries"),
                          {"--cacert", hub.cert(), "--data-binary", "@" + temp_.path() + "/small"});
-  EXPECT_EQ(small.status, 404) << small.err;  // within the limit: routed (no such route yet)
+  // Within the limit: routed, and refused for want of a token.
+  EXPECT_EQ(small.status, 401) << small.err;
+  EXPECT_EQ(ErrorCode(small.body), "unauthenticated") << small.body;
 }
 
 TEST_F(HubBinaryTest, MalformedAndUnknownMessagesGetErrorFramesAndTheConnectionStays) {
@@ -495,14 +497,15 @@ TEST_F(HubBinaryTest, MalformedAndUnknownMessagesGetErrorFramesAndTheConnectionS
   EXPECT_EQ(agent.Ask("[1, 2]").code, "malformed");
   EXPECT_EQ(agent.Ask(R"({"v": 1})").code, "malformed");
 
-  Frame unknown = agent.Ask(R"({"type": "hello", "v": 1, "host_identifier": "a"})");
-  EXPECT_EQ(unknown.type, "error");
-  EXPECT_EQ(unknown.code, "unknown_type");
-  EXPECT_THAT(unknown.message, HasSubstr("'hello'"));
+  Frame incomplete = agent.Ask(R"({"type": "hello", "v": 1, "host_identifier": "a"})");
+  EXPECT_EQ(incomplete.type, "error");
+  EXPECT_EQ(incomplete.code, "malformed");
+  EXPECT_THAT(incomplete.message, HasSubstr("hello"));
 
-  Frame with_id = agent.Ask(R"({"type": "query_result", "v": 1, "id": "c-17"})");
-  EXPECT_EQ(with_id.code, "unknown_type");
-  EXPECT_EQ(with_id.ref, "c-17");
+  Frame unknown = agent.Ask(R"({"type": "gossip", "v": 1, "id": "c-17"})");
+  EXPECT_EQ(unknown.code, "unknown_type");
+  EXPECT_THAT(unknown.message, HasSubstr("gossip"));
+  EXPECT_EQ(unknown.ref, "c-17");
 
   std::string metrics =
       MetricsWith(hub.url(), hub.cert(), "vigil_hub_ws_messages_total{direction=\"sent\"} 5\n");
@@ -522,7 +525,7 @@ TEST_F(HubBinaryTest, OversizedFrameClosesOnlyThatConnection) {
   ASSERT_FALSE(other.error()) << other.error().message();
 
   // Exactly the limit is accepted.
-  std::string at_limit = R"({"type":"x","pad":")";
+  std::string at_limit = R"({"type":"x","v":1,"pad":")";
   at_limit += std::string(65536 - at_limit.size() - 2, 'p') + "\"}";
   ASSERT_EQ(at_limit.size(), 65536u);
   EXPECT_EQ(big.Ask(at_limit).code, "unknown_type");
@@ -533,7 +536,7 @@ TEST_F(HubBinaryTest, OversizedFrameClosesOnlyThatConnection) {
   EXPECT_EQ(ec, websocket::error::closed) << ec.message();
   EXPECT_EQ(big.close_code(), 1009);
 
-  EXPECT_EQ(other.Ask(R"({"type": "hello", "v": 1})").code, "unknown_type");
+  EXPECT_EQ(other.Ask(R"({"type": "hello", "v": 1})").code, "malformed");
   std::string metrics = MetricsWith(hub.url(), hub.cert(), "vigil_hub_connected_agents 1\n");
   EXPECT_THAT(metrics, HasSubstr("vigil_hub_connected_agents 1\n"));
   EXPECT_THAT(metrics, HasSubstr("vigil_hub_agents_dropped_total{reason=\"frame_too_large\"} 1\n"));
