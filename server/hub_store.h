@@ -134,6 +134,7 @@ class HubStore {
   // Newest first, at most `limit`.
   virtual Result<std::vector<CampaignRecord>> ListCampaigns(size_t limit) const = 0;
   // The first answer of a node to a campaign is kept; a second one is ignored (returns false).
+  // Not synced to disk (a process crash keeps it; a power loss may lose the last few).
   virtual Result<bool> PutAnswer(const AnswerRecord& answer) = 0;
   // In host_identifier order.
   virtual Result<std::vector<AnswerRecord>> Answers(std::string_view campaign_id) const = 0;
