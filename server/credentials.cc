@@ -1,9 +1,7 @@
 #include "server/credentials.h"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +11,7 @@
 #include <filesystem>
 
 #include "engine/digest.h"
+#include "server/private_file.h"
 
 namespace vigil::server {
 
@@ -54,47 +53,10 @@ std::string_view Trim(std::string_view text) {
   return text;
 }
 
-// Reads the enroll secret file: a regular file, no access for group or others, one line.
+// Reads the enroll secret file: a private file (private_file.h) whose first line is the secret.
 Result<std::string> ReadEnrollSecret(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return Status::FromErrno(errno, "enroll secret file " + path);
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return Status::FromErrno(err, "enroll secret file " + path);
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return Status::FailedPrecondition("enroll secret file " + path + " is not a regular file");
-  }
-  if ((st.st_mode & 077) != 0) {
-    ::close(fd);
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return Status::FailedPrecondition("enroll secret file " + path + " has mode " + mode +
-                                      ": group and others must have no access (chmod 600 " +
-                                      path + ")");
-  }
-  std::string content(kMaxEnrollSecretFile + 1, '\0');
-  size_t got = 0;
-  while (got < content.size()) {
-    const ssize_t n = ::read(fd, content.data() + got, content.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      return Status::FromErrno(err, "reading enroll secret file " + path);
-    }
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  if (got > kMaxEnrollSecretFile) {
-    return Status::InvalidArgument("enroll secret file " + path + " is larger than " +
-                                   std::to_string(kMaxEnrollSecretFile) + " bytes");
-  }
-  content.resize(got);
+  VIGIL_ASSIGN_OR_RETURN(std::string content,
+                         ReadPrivateFile(path, "enroll secret file", kMaxEnrollSecretFile));
   std::string_view first_line(content);
   first_line = first_line.substr(0, first_line.find('\n'));
   const std::string_view secret = Trim(first_line);
@@ -103,36 +65,6 @@ Result<std::string> ReadEnrollSecret(const std::string& path) {
                                    " is empty: its first line must be the secret");
   }
   return std::string(secret);
-}
-
-// Writes a new secret to a temporary file and links it into place, so that the file appears
-// complete or not at all (and a concurrent first start keeps whichever came first).
-Status CreateEnrollSecret(const std::string& path) {
-  const std::string temp = path + ".tmp." + std::to_string(::getpid());
-  ::unlink(temp.c_str());
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::FromErrno(errno, "creating enroll secret file " + temp);
-  const std::string line = NewSecret("vge_") + "\n";
-  size_t written = 0;
-  Status status;
-  while (written < line.size()) {
-    const ssize_t n = ::write(fd, line.data() + written, line.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      status = Status::FromErrno(errno, "writing enroll secret file " + temp);
-      break;
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (status.ok() && ::fsync(fd) != 0) {
-    status = Status::FromErrno(errno, "writing enroll secret file " + temp);
-  }
-  ::close(fd);
-  if (status.ok() && ::link(temp.c_str(), path.c_str()) != 0 && errno != EEXIST) {
-    status = Status::FromErrno(errno, "creating enroll secret file " + path);
-  }
-  ::unlink(temp.c_str());
-  return status;
 }
 
 }  // namespace
@@ -152,7 +84,7 @@ Result<std::string> LoadOrCreateEnrollSecret(const std::string& state_dir) {
       return Status::IoError("creating state directory " + state_dir + " for " + path + ": " +
                              ec.message());
     }
-    VIGIL_RETURN_IF_ERROR(CreateEnrollSecret(path));
+    VIGIL_RETURN_IF_ERROR(CreatePrivateFile(path, "enroll secret file", NewSecret("vge_") + "\n"));
   }
   return ReadEnrollSecret(path);
 }

@@ -35,6 +35,7 @@
 #include "server/fleet.h"
 #include "server/hub.h"
 #include "server/hub_store.h"
+#include "tests/testing/background.h"
 #include "tests/testing/process.h"
 #include "tests/testing/sql_fixture.h"
 
@@ -55,22 +56,8 @@ using testing::ProcessResult;
 using testing::RunProcess;
 using testing::TempDir;
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The value after "KEY " on a line of `text`, or "".
-std::string LineValue(const std::string& text, const std::string& key) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key + " ", 0) == 0) return line.substr(key.size() + 1);
-  }
-  return "";
-}
+std::string ReadAll(const std::string& path) { return testing::ReadFile(path); }
+using testing::LineValue;
 
 // `vigil-hub serve --listen 127.0.0.1:0 --state-dir STATE` in the background.
 class HubProcess {
