@@ -6,6 +6,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -177,6 +178,12 @@ int RunServe(const std::vector<std::string>& args) {
     std::cerr << "vigil-hub serve: " << s.message() << "\n";
     return 2;
   };
+  // Each agent holds a connection: take every descriptor the system allows (often 1,024 soft,
+  // far more hard), so a large fleet is not refused at accept().
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   if (Status s = server::MakeStateDirectory(options.state_dir); !s.ok()) return fail(s);
   Result<std::unique_ptr<server::HubStore>> store = OpenStore(options.state_dir, true);
   if (!store.ok()) return fail(store.status());
