@@ -4,10 +4,8 @@
 // the restart; a second daemon on one state directory, a bad config, and a foreign state
 // directory are refused with a clear message; SIGHUP with a broken config keeps the old one;
 // SIGTERM stops it.
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,11 +20,11 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/testing/background.h"
 #include "tests/testing/fixture_hosts.h"
 #include "tests/testing/process.h"
 #include "tests/testing/sql_fixture.h"
 
-extern char** environ;
 
 namespace vigil {
 namespace {
@@ -54,58 +52,22 @@ void WriteAll(const std::string& path, const std::string& content) {
   out << content;
 }
 
-// A daemon running in the background, its standard error going to a file.
-class Background {
+// A daemon (or another program) running in the background, its standard error going to a file.
+class Background : public testing::BackgroundProcess {
  public:
-  explicit Background(std::vector<std::string> args, const std::string& log,
-                      const std::string& program = VIGIL_BIN) {
-    args.insert(args.begin(), program);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~Background() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  pid_t pid() const { return pid_; }
-  void Signal(int sig) const { ::kill(pid_, sig); }
-  // The exit status, or -1 when it has not exited within `limit`.
-  int Wait(std::chrono::milliseconds limit) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
-  }
+  Background(std::vector<std::string> args, const std::string& log,
+             const std::string& program = VIGIL_BIN)
+      : BackgroundProcess(WithProgram(program, std::move(args)), "", log) {}
 
  private:
-  pid_t pid_ = -1;
+  static std::vector<std::string> WithProgram(const std::string& program,
+                                              std::vector<std::string> args) {
+    args.insert(args.begin(), program);
+    return args;
+  }
 };
 
-// Polls `done` every 50 ms for up to `limit`.
-template <typename F>
-bool Eventually(F done, std::chrono::milliseconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
+using testing::Eventually;
 
 std::set<std::string> FailingChecks(const std::string& report_json) {
   rapidjson::Document doc;

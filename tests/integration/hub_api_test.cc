@@ -36,10 +36,9 @@
 #include "server/hub.h"
 #include "server/hub_store.h"
 #include "tests/testing/background.h"
+#include "tests/testing/hub_process.h"
 #include "tests/testing/process.h"
 #include "tests/testing/sql_fixture.h"
-
-extern char** environ;
 
 namespace vigil {
 namespace {
@@ -56,85 +55,16 @@ using testing::ProcessResult;
 using testing::RunProcess;
 using testing::TempDir;
 
-std::string ReadAll(const std::string& path) { return testing::ReadFile(path); }
+using testing::ReadFile;
 using testing::LineValue;
 
-// `vigil-hub serve --listen 127.0.0.1:0 --state-dir STATE` in the background.
-class HubProcess {
+// `vigil-hub serve --listen 127.0.0.1:0 --state-dir STATE` in the background, its output in
+// files beside STATE.
+class HubProcess : public testing::HubProcess {
  public:
-  explicit HubProcess(const std::string& state) {
-    static int serial = 0;
-    out_file_ = state + ".out." + std::to_string(++serial);
-    err_file_ = state + ".err." + std::to_string(serial);
-    std::vector<std::string> args = {VIGIL_HUB_BIN, "serve",       "--listen",
-                                     "127.0.0.1:0", "--state-dir", state};
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~HubProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  bool WaitListening() {
-    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < end) {
-      std::string out = ReadAll(out_file_);
-      if (out.find("tls-cert ") != std::string::npos) {
-        url_ = LineValue(out, "listening");
-        cert_ = LineValue(out, "tls-cert");
-        return true;
-      }
-      int status = 0;
-      if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    return false;
-  }
-
-  // SIGTERM, then the exit status (-1 when it does not exit within 10 s).
-  int Terminate() {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 500; ++i) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
-  }
-
-  std::string out() const { return ReadAll(out_file_); }
-  std::string err() const { return ReadAll(err_file_); }
-  const std::string& url() const { return url_; }
-  uint16_t port() const {
-    return static_cast<uint16_t>(std::stoi(url_.substr(url_.rfind(':') + 1)));
-  }
-  const std::string& cert() const { return cert_; }
-
- private:
-  pid_t pid_ = -1;
-  std::string out_file_;
-  std::string err_file_;
-  std::string url_;
-  std::string cert_;
+  explicit HubProcess(const std::string& state)
+      : testing::HubProcess(VIGIL_HUB_BIN, state.substr(0, state.rfind('/')),
+                            {"--listen", "127.0.0.1:0", "--state-dir", state}) {}
 };
 
 struct HttpReply {
@@ -288,7 +218,7 @@ class HubApiTest : public ::testing::Test {
       reply.body = run.out.substr(0, newline);
       reply.status = std::atoi(run.out.c_str() + newline + 1);
     }
-    reply.headers = ReadAll(headers_file);
+    reply.headers = ReadFile(headers_file);
     return reply;
   }
 
@@ -718,7 +648,7 @@ TEST_F(HubApiTest, ServePrintsTheEnrollSecretFileNeverTheSecret) {
   ASSERT_TRUE(Start()) << hub_->err();
   const std::string file = LineValue(hub_->out(), "enroll-secret-file");
   EXPECT_EQ(file, State() + "/enroll_secret");
-  std::string secret = ReadAll(file);
+  std::string secret = ReadFile(file);
   while (!secret.empty() && secret.back() == '\n') secret.pop_back();
   ASSERT_FALSE(secret.empty());
   EXPECT_THAT(hub_->out(), ::testing::Not(HasSubstr(secret)));

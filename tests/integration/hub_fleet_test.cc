@@ -20,6 +20,7 @@
 
 #include "agent/net/client.h"
 #include "tests/testing/background.h"
+#include "tests/testing/hub_process.h"
 #include "tests/testing/process.h"
 #include "tests/testing/sql_fixture.h"
 
@@ -94,19 +95,14 @@ class HubFleetTest : public ::testing::Test {
   }
 
   void StartHub(const std::string& listen) {
-    const std::string out = dir_.path() + "/hub.out";
-    fs::remove(out);
-    hub_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VIGIL_HUB_BIN, "serve", "--listen", listen, "--state-dir",
-                                 hub_dir_},
-        out, dir_.path() + "/hub.err");
-    ASSERT_TRUE(Eventually(
-        [&] { return !LineValue(ReadFile(out), "tls-cert").empty() || !hub_->running(); }, kLong));
-    const std::string printed = ReadFile(out);
-    url_ = LineValue(printed, "listening");
-    fingerprint_ = LineValue(printed, "tls-fingerprint");
-    secret_file_ = LineValue(printed, "enroll-secret-file");
-    ASSERT_FALSE(url_.empty()) << ReadFile(dir_.path() + "/hub.err");
+    hub_.reset();
+    hub_ = std::make_unique<testing::HubProcess>(
+        VIGIL_HUB_BIN, dir_.path(),
+        std::vector<std::string>{"--listen", listen, "--state-dir", hub_dir_});
+    ASSERT_TRUE(hub_->WaitListening()) << hub_->err();
+    url_ = hub_->url();
+    fingerprint_ = hub_->fingerprint();
+    secret_file_ = hub_->enroll_secret_file();
     ASSERT_FALSE(fingerprint_.empty());
     ASSERT_FALSE(secret_file_.empty());
   }
@@ -166,7 +162,7 @@ class HubFleetTest : public ::testing::Test {
   }
 
   std::string Logs() {
-    std::string all = "\n--- hub\n" + ReadFile(dir_.path() + "/hub.err");
+    std::string all = "\n--- hub\n" + (hub_ ? hub_->err() : "");
     for (const Agent& agent : kAgents) {
       all += "--- " + agent.id + "\n" + ReadFile(dir_.path() + "/" + agent.id + ".log");
     }
@@ -177,7 +173,7 @@ class HubFleetTest : public ::testing::Test {
   std::string hub_dir_;
   std::string admin_, analyst_, viewer_;
   std::string url_, fingerprint_, secret_file_;
-  std::unique_ptr<BackgroundProcess> hub_;
+  std::unique_ptr<testing::HubProcess> hub_;
   std::map<std::string, std::unique_ptr<BackgroundProcess>> agents_;
 };
 
@@ -264,7 +260,7 @@ TEST_F(HubFleetTest, WrongEnrollSecretIsRefusedAndLogged) {
   fs::permissions(wrong, fs::perms::owner_read | fs::perms::owner_write);
   StartAgent({"intruder", "debian12", "jump", "historian01"}, wrong);
   ASSERT_TRUE(Eventually(
-      [&] { return ReadFile(dir_.path() + "/hub.err").find("intruder") != std::string::npos; },
+      [&] { return hub_->err().find("intruder") != std::string::npos; },
       kLong))
       << Logs();
   EXPECT_THAT(ReadFile(dir_.path() + "/intruder.log"), HasSubstr("enroll"));

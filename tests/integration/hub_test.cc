@@ -33,10 +33,9 @@
 #include <thread>
 
 #include "tests/testing/background.h"
+#include "tests/testing/hub_process.h"
 #include "tests/testing/process.h"
 #include "tests/testing/sql_fixture.h"
-
-extern char** environ;
 
 namespace vigil {
 namespace {
@@ -52,94 +51,14 @@ using testing::ProcessResult;
 using testing::RunProcess;
 using testing::TempDir;
 
-std::string ReadAll(const std::string& path) { return testing::ReadFile(path); }
+using testing::ReadFile;
 using testing::LineValue;
 
-// `vigil-hub serve ARGS` in the background, standard output and error going to files.
-class HubProcess {
+// `vigil-hub serve ARGS` in the background, its output in files under DIR.
+class HubProcess : public testing::HubProcess {
  public:
-  HubProcess(const std::string& dir, std::vector<std::string> args) {
-    out_file_ = dir + "/hub.out." + std::to_string(++serial_);
-    err_file_ = dir + "/hub.err." + std::to_string(serial_);
-    args.insert(args.begin(), {VIGIL_HUB_BIN, "serve"});
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~HubProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  // Waits for the "listening URL" line; false when the hub exits or takes too long.
-  bool WaitListening() {
-    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < end) {
-      std::string out = ReadAll(out_file_);
-      if (out.find("listening ") != std::string::npos &&
-          (out.find("tls-cert ") != std::string::npos ||
-           out.find("http://") != std::string::npos)) {
-        url_ = LineValue(out, "listening");
-        fingerprint_ = LineValue(out, "tls-fingerprint");
-        cert_ = LineValue(out, "tls-cert");
-        port_ = url_.substr(url_.rfind(':') + 1);
-        return true;
-      }
-      if (Wait(std::chrono::milliseconds(0)) >= 0) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    return false;
-  }
-
-  // SIGTERM, then the exit status (-1 when it does not exit within 10 s).
-  int Terminate() {
-    if (pid_ > 0) ::kill(pid_, SIGTERM);
-    return Wait(std::chrono::seconds(10));
-  }
-
-  // The exit status, or -1 when it has not exited within `limit`.
-  int Wait(std::chrono::milliseconds limit) {
-    if (exit_code_) return *exit_code_;
-    const auto end = std::chrono::steady_clock::now() + limit;
-    do {
-      int status = 0;
-      if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return *exit_code_;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    } while (std::chrono::steady_clock::now() < end);
-    return -1;
-  }
-
-  std::string out() const { return ReadAll(out_file_); }
-  std::string err() const { return ReadAll(err_file_); }
-  const std::string& url() const { return url_; }
-  uint16_t port() const { return static_cast<uint16_t>(std::stoi(port_)); }
-  const std::string& fingerprint() const { return fingerprint_; }
-  const std::string& cert() const { return cert_; }
-
- private:
-  static inline int serial_ = 0;
-  pid_t pid_ = -1;
-  std::optional<int> exit_code_;
-  std::string out_file_;
-  std::string err_file_;
-  std::string url_;
-  std::string port_ = "0";
-  std::string fingerprint_;
-  std::string cert_;
+  HubProcess(const std::string& dir, std::vector<std::string> args)
+      : testing::HubProcess(VIGIL_HUB_BIN, dir, std::move(args)) {}
 };
 
 struct HttpReply {
@@ -348,13 +267,13 @@ TEST_F(HubBinaryTest, RestartReusesTheCertificate) {
     HubProcess first(temp_.path(), Tls());
     ASSERT_TRUE(first.WaitListening()) << first.err();
     fingerprint = first.fingerprint();
-    cert = ReadAll(first.cert());
+    cert = ReadFile(first.cert());
     ASSERT_EQ(first.Terminate(), 0) << first.err();
   }
   HubProcess second(temp_.path(), Tls());
   ASSERT_TRUE(second.WaitListening()) << second.err();
   EXPECT_EQ(second.fingerprint(), fingerprint);
-  EXPECT_EQ(ReadAll(second.cert()), cert);
+  EXPECT_EQ(ReadFile(second.cert()), cert);
   EXPECT_THAT(second.err(), Not(HasSubstr("made a self-signed certificate")));
   HttpReply trusted = Curl(Https(second, "/healthz"), {"--cacert", second.cert()});
   EXPECT_EQ(trusted.status, 200) << trusted.err;
@@ -663,7 +582,7 @@ TEST_F(InProcessHubTest, KeyWithoutCertificateIsNotReplaced) {
   EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(status.message(), HasSubstr(temp_.path() + "/state/tls/key.pem exists but " +
                                           temp_.path() + "/state/tls/cert.pem does not"));
-  EXPECT_EQ(ReadAll(temp_.path() + "/state/tls/key.pem"), "a key an agent may have pinned\n");
+  EXPECT_EQ(ReadFile(temp_.path() + "/state/tls/key.pem"), "a key an agent may have pinned\n");
 }
 
 TEST(ListenAddressTest, ParsesAndNamesWhatIsWrong) {

@@ -22,8 +22,8 @@ BackgroundProcess::BackgroundProcess(std::vector<std::string> argv, const std::s
   posix_spawn_file_actions_init(&actions);
   const std::string out = out_file.empty() ? "/dev/null" : out_file;
   const std::string err = err_file.empty() ? "/dev/null" : err_file;
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ) != 0) pid_ = -1;
   posix_spawn_file_actions_destroy(&actions);
 }
@@ -40,13 +40,15 @@ void BackgroundProcess::Signal(int sig) const {
 }
 
 int BackgroundProcess::Wait(std::chrono::milliseconds limit) {
+  if (exit_code_) return *exit_code_;
   if (pid_ <= 0) return -1;
   const auto end = std::chrono::steady_clock::now() + limit;
   do {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return *exit_code_;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   } while (std::chrono::steady_clock::now() < end);

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,8 @@ namespace vigil::testing {
 
 class BackgroundProcess {
  public:
-  // Starts argv[0] with `argv`; standard output to `out_file`, error to `err_file` ("" for
-  // /dev/null). pid() is -1 when it could not start.
+  // Starts argv[0] with `argv`; standard output to `out_file`, error to `err_file` (each
+  // emptied first; "" for /dev/null). pid() is -1 when it could not start.
   BackgroundProcess(std::vector<std::string> argv, const std::string& out_file,
                     const std::string& err_file);
   ~BackgroundProcess();  // SIGKILL when still running
@@ -25,12 +26,14 @@ class BackgroundProcess {
   bool running() const { return pid_ > 0; }
   void Signal(int sig) const;
   // The exit status (128 + signal when killed), or -1 when it has not exited within `limit`.
+  // Once it has exited, the same status every time.
   int Wait(std::chrono::milliseconds limit);
   // SIGTERM, then Wait(limit).
   int Terminate(std::chrono::milliseconds limit = std::chrono::seconds(10));
 
  private:
   pid_t pid_ = -1;
+  std::optional<int> exit_code_;
 };
 
 // Polls `done` every 50 ms for up to `limit`; its last answer.
