@@ -30,6 +30,15 @@ enum class Route {
   kToken,
   kAudit,
   kAuditVerify,
+  kConfig,
+  kConfigHistory,
+  kConfigDiff,
+  kConfigRollback,
+  kConfigVersion,
+  kReport,
+  kRemediations,
+  kTasks,
+  kTask,
 };
 
 struct Endpoint {
@@ -46,6 +55,13 @@ constexpr Endpoint kEndpoints[] = {
     {Route::kTokens, "POST", Role::kAdmin},     {Route::kTokens, "GET", Role::kAdmin},
     {Route::kToken, "DELETE", Role::kAdmin},    {Route::kAudit, "GET", Role::kAdmin},
     {Route::kAuditVerify, "GET", Role::kAdmin},
+    {Route::kConfig, "POST", Role::kAdmin},     {Route::kConfigHistory, "GET", Role::kAdmin},
+    {Route::kConfigDiff, "GET", Role::kAdmin},  {Route::kConfigRollback, "POST", Role::kAdmin},
+    {Route::kConfigVersion, "GET", Role::kAdmin},
+    {Route::kReport, "GET", Role::kViewer},
+    {Route::kRemediations, "POST", Role::kOperator},
+    {Route::kTasks, "POST", Role::kOperator},   {Route::kTasks, "GET", Role::kOperator},
+    {Route::kTask, "GET", Role::kOperator},
 };
 
 struct Matched {
@@ -82,7 +98,30 @@ Result<std::optional<Matched>> Match(std::string_view path) {
       return std::optional<Matched>({Route::kTokens, "/api/v1/tokens", ""});
     }
     if (collection == "audit") return std::optional<Matched>({Route::kAudit, "/api/v1/audit", ""});
+    if (collection == "config") {
+      return std::optional<Matched>({Route::kConfig, "/api/v1/config", ""});
+    }
+    if (collection == "remediations") {
+      return std::optional<Matched>({Route::kRemediations, "/api/v1/remediations", ""});
+    }
+    if (collection == "tasks") return std::optional<Matched>({Route::kTasks, "/api/v1/tasks", ""});
   } else if (parts.size() == 2) {
+    if (collection == "config") {
+      if (parts[1] == "history") {
+        return std::optional<Matched>({Route::kConfigHistory, "/api/v1/config/history", ""});
+      }
+      if (parts[1] == "diff") {
+        return std::optional<Matched>({Route::kConfigDiff, "/api/v1/config/diff", ""});
+      }
+      if (parts[1] == "rollback") {
+        return std::optional<Matched>({Route::kConfigRollback, "/api/v1/config/rollback", ""});
+      }
+      return with_id(Route::kConfigVersion, "/api/v1/config/{version}");
+    }
+    if (collection == "reports" && parts[1] == "iec62443") {
+      return std::optional<Matched>({Route::kReport, "/api/v1/reports/iec62443", ""});
+    }
+    if (collection == "tasks") return with_id(Route::kTask, "/api/v1/tasks/{id}");
     if (collection == "nodes") return with_id(Route::kNode, "/api/v1/nodes/{id}");
     if (collection == "queries") return with_id(Route::kQuery, "/api/v1/queries/{id}");
     if (collection == "tokens") return with_id(Route::kToken, "/api/v1/tokens/{id}");
@@ -155,8 +194,8 @@ void WriteToken(JsonWriter& w, const TokenRecord& token) {
 
 }  // namespace
 
-Api::Api(HubStore& store, Fleet& fleet, ApiLimits limits)
-    : store_(store), fleet_(fleet), limits_(limits) {}
+Api::Api(HubStore& store, Fleet& fleet, ApiLimits limits, ApiServices services)
+    : store_(store), fleet_(fleet), limits_(limits), services_(services) {}
 
 bool Api::Serves(std::string_view path) {
   return path.substr(0, kPrefix.size()) == kPrefix && path != kAgentPath;
@@ -184,9 +223,11 @@ HttpResponse Api::Handle(const HttpRequest& request) {
     return StatusResponse(caller.status());
   }
 
-  // Only the audit routes and the campaign routes take query parameters.
-  if (route.route != Route::kAudit && route.route != Route::kQueries &&
-      route.route != Route::kQuery && !query.empty()) {
+  // Only these routes take query parameters.
+  const bool takes_query = route.route == Route::kAudit || route.route == Route::kQueries ||
+                           route.route == Route::kQuery || route.route == Route::kConfigDiff ||
+                           route.route == Route::kReport || route.route == Route::kTasks;
+  if (!takes_query && !query.empty()) {
     auto params = internal::ParseQuery(query, {});
     if (!params.ok()) return StatusResponse(params.status());
   }
@@ -210,6 +251,24 @@ HttpResponse Api::Handle(const HttpRequest& request) {
       return AuditRecords(query);
     case Route::kAuditVerify:
       return AuditVerify();
+    case Route::kConfig:
+      return PublishConfig(*caller, request);
+    case Route::kConfigHistory:
+      return ConfigHistory();
+    case Route::kConfigDiff:
+      return ConfigDiff(query);
+    case Route::kConfigRollback:
+      return RollbackConfig(*caller, request);
+    case Route::kConfigVersion:
+      return ConfigVersion(route.id);
+    case Route::kReport:
+      return Report(query);
+    case Route::kRemediations:
+      return StartRemediation(*caller, request);
+    case Route::kTasks:
+      return method == "POST" ? StartTask(*caller, request) : ListTasks(query);
+    case Route::kTask:
+      return GetTask(route.id);
   }
   return ErrorResponse(500, "internal", "unrouted " + route.pattern);
 }

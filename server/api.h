@@ -32,6 +32,16 @@
 
 namespace vigil::server {
 
+class ConfigService;
+class TaskService;
+
+// What the API serves beyond nodes, campaigns, tokens and the audit chain; each is borrowed
+// and may be null (its routes then answer 503 `unavailable`).
+struct ApiServices {
+  ConfigService* config = nullptr;  // published fleet config (api_config.cc)
+  TaskService* tasks = nullptr;     // remediation and tasks (api_tasks.cc)
+};
+
 // Bounds on what one request may ask for.
 struct ApiLimits {
   size_t max_sql_bytes = 64u << 10;
@@ -48,7 +58,7 @@ struct ApiLimits {
 
 class Api {
  public:
-  Api(HubStore& store, Fleet& fleet, ApiLimits limits = {});
+  Api(HubStore& store, Fleet& fleet, ApiLimits limits = {}, ApiServices services = {});
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
@@ -77,6 +87,19 @@ class Api {
   HttpResponse RevokeToken(const TokenRecord& caller, const std::string& id);
   HttpResponse AuditRecords(std::string_view query);
   HttpResponse AuditVerify();
+  // api_config.cc
+  HttpResponse PublishConfig(const TokenRecord& caller, const HttpRequest& request);
+  HttpResponse ConfigHistory();
+  HttpResponse ConfigDiff(std::string_view query);
+  HttpResponse RollbackConfig(const TokenRecord& caller, const HttpRequest& request);
+  HttpResponse ConfigVersion(const std::string& version);
+  // api_reports.cc
+  HttpResponse Report(std::string_view query);
+  // api_tasks.cc
+  HttpResponse StartRemediation(const TokenRecord& caller, const HttpRequest& request);
+  HttpResponse StartTask(const TokenRecord& caller, const HttpRequest& request);
+  HttpResponse ListTasks(std::string_view query);
+  HttpResponse GetTask(const std::string& id);
 
   // Appends the caller's action to the audit chain; the error names the action.
   Status Audit(const TokenRecord& caller, std::string_view action, std::string_view subject,
@@ -85,6 +108,7 @@ class Api {
   HubStore& store_;
   Fleet& fleet_;
   const ApiLimits limits_;
+  const ApiServices services_;
   std::atomic<uint64_t> streams_opened_{0};
   std::atomic<uint64_t> refused_unauthenticated_{0};
   std::atomic<uint64_t> refused_forbidden_{0};

@@ -71,10 +71,15 @@ Result<Target> ParseTarget(std::string_view text) {
   return target;
 }
 
-bool Matches(const Target& target, const NodeRecord& node) {
+// `roles`: the node's, computed only when the target names roles.
+bool Matches(const Target& target, const NodeRecord& node,
+             const std::function<std::vector<std::string>()>& roles_of) {
   if (target.all) return true;
-  for (const std::string& role : target.roles) {
-    if (std::find(node.roles.begin(), node.roles.end(), role) != node.roles.end()) return true;
+  if (!target.roles.empty()) {
+    const std::vector<std::string> roles = roles_of();
+    for (const std::string& role : target.roles) {
+      if (std::find(roles.begin(), roles.end(), role) != roles.end()) return true;
+    }
   }
   for (const std::string& glob : target.globs) {
     if (::fnmatch(glob.c_str(), node.host_identifier.c_str(), 0) == 0) return true;
@@ -319,19 +324,79 @@ std::vector<std::string> FleetService::OnlineNodes() const {
   return hosts;
 }
 
-void FleetService::SetOnline(const std::string& host, std::shared_ptr<AgentChannel> channel) {
+void FleetService::SetOnline(const std::string& host, const std::string& hostname,
+                             uint64_t config_version, std::shared_ptr<AgentChannel> channel) {
   std::shared_ptr<AgentChannel> replaced;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto [it, added] = online_.try_emplace(host, Online{channel});
+    auto [it, added] = online_.try_emplace(host, Online{channel, hostname, config_version});
     if (added) {
       metrics_.online_nodes.fetch_add(1, std::memory_order_relaxed);
     } else {
       replaced = std::move(it->second.channel);
-      it->second.channel = std::move(channel);
+      it->second = Online{std::move(channel), hostname, config_version};
     }
   }
   if (replaced) replaced->Close("replaced by a newer connection of this node");
+}
+
+void FleetService::SendConfig(const std::string& host, const std::string& hostname,
+                              uint64_t running, const std::shared_ptr<AgentChannel>& channel) {
+  if (!options_.config_version || !options_.config_message) return;
+  const uint64_t current = options_.config_version();
+  if (current == 0 || running >= current) return;
+  auto message = options_.config_message(host, hostname);
+  if (!message.ok()) {
+    Log("node '" + host + "': its config could not be made: " + message.status().ToString());
+    return;
+  }
+  if (!*message) return;  // no rule of the fleet config matches the node
+  if (!channel->Send(std::move(**message))) return;
+  metrics_.configs_sent.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = online_.find(host); it != online_.end() && it->second.channel == channel) {
+    it->second.config_version = current;
+  }
+}
+
+size_t FleetService::ConfigChanged() {
+  if (!options_.config_version) return 0;
+  const uint64_t current = options_.config_version();
+  std::vector<std::tuple<std::string, std::string, uint64_t, std::shared_ptr<AgentChannel>>> nodes;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [host, online] : online_) {
+      if (online.config_version < current) {
+        nodes.emplace_back(host, online.hostname, online.config_version, online.channel);
+      }
+    }
+  }
+  const uint64_t before = metrics_.configs_sent.load(std::memory_order_relaxed);
+  for (const auto& [host, hostname, running, channel] : nodes) {
+    SendConfig(host, hostname, running, channel);
+  }
+  return metrics_.configs_sent.load(std::memory_order_relaxed) - before;
+}
+
+Status FleetService::SendToNode(std::string_view host_identifier, std::string frame) {
+  std::shared_ptr<AgentChannel> channel;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = online_.find(host_identifier); it != online_.end()) channel = it->second.channel;
+  }
+  const std::string name(host_identifier);
+  if (!channel) return Status::Unavailable("node '" + name + "' is not online");
+  if (!channel->Send(std::move(frame))) {
+    return Status::Unavailable("node '" + name + "' is not taking messages (its queue is full)");
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> FleetService::RolesOf(const NodeRecord& node) const {
+  if (options_.roles_for && options_.config_version && options_.config_version() > 0) {
+    return options_.roles_for(node.host_identifier, node.hostname);
+  }
+  return node.roles;
 }
 
 bool FleetService::SetOffline(const std::string& host, uint64_t channel_id) {
@@ -373,7 +438,9 @@ Result<CampaignRecord> FleetService::StartCampaign(const CampaignSpec& spec) {
   VIGIL_ASSIGN_OR_RETURN(std::vector<NodeRecord> nodes, store_.ListNodes());
   CampaignRecord record;
   for (const NodeRecord& node : nodes) {
-    if (Matches(target, node)) record.expected.push_back(node.host_identifier);
+    if (Matches(target, node, [&] { return RolesOf(node); })) {
+      record.expected.push_back(node.host_identifier);
+    }
   }
   if (record.expected.size() > options_.max_campaign_nodes) {
     return Status::ResourceExhausted(

@@ -69,6 +69,22 @@ struct FleetOptions {
   std::function<int64_t()> clock;
   // One line per refused hello and other events a hub operator should see; empty: stderr.
   std::function<void(std::string_view line)> log;
+
+  // The published config (server/config_service.h); all empty: the hub publishes none.
+  // config_version: the current version (0: none yet). config_message: the node's signed
+  // `config` message under it (nullopt: no rule matches the node). roles_for: the node's roles
+  // under it, which win over the roles a node names in its hello once a version exists.
+  std::function<uint64_t()> config_version;
+  std::function<Result<std::optional<std::string>>(std::string_view host,
+                                                   std::string_view hostname)>
+      config_message;
+  std::function<std::vector<std::string>(std::string_view host, std::string_view hostname)>
+      roles_for;
+
+  // Tasks (server/task_service.h): what a node answered to a `task`, and a node that came
+  // online (it may have tasks waiting). Called on network threads; empty: ignored.
+  std::function<void(std::string_view host, const wire::TaskResult& result)> on_task_result;
+  std::function<void(std::string_view host)> on_online;
 };
 
 class FleetService : public Fleet {
@@ -90,6 +106,14 @@ class FleetService : public Fleet {
   Result<CampaignTotals> Totals(std::string_view id) const override;
   Status RemoveNode(std::string_view host_identifier) override;
 
+  // A new config version became current: every online node whose running version is older
+  // gets its `config` message now (the others on their next hello). Returns how many were sent.
+  size_t ConfigChanged();
+
+  // Hands `frame` to the node's connection: Unavailable when it is not online or its send
+  // queue is full (tasks).
+  Status SendToNode(std::string_view host_identifier, std::string frame);
+
   // Appended to /metrics by whoever serves it.
   const FleetMetrics& metrics() const { return metrics_; }
 
@@ -100,6 +124,8 @@ class FleetService : public Fleet {
   class Watch;
   struct Online {
     std::shared_ptr<AgentChannel> channel;
+    std::string hostname;
+    uint64_t config_version = 0;  // what the node runs, as far as the hub knows
   };
   using Deliveries = std::vector<std::shared_ptr<Watcher>>;
 
@@ -110,7 +136,13 @@ class FleetService : public Fleet {
   void Log(std::string_view line) const;
 
   // Session callbacks.
-  void SetOnline(const std::string& host, std::shared_ptr<AgentChannel> channel);
+  void SetOnline(const std::string& host, const std::string& hostname, uint64_t config_version,
+                 std::shared_ptr<AgentChannel> channel);
+  // Sends the node its config when the current version is newer than `running`.
+  void SendConfig(const std::string& host, const std::string& hostname, uint64_t running,
+                  const std::shared_ptr<AgentChannel>& channel);
+  // The node's roles for `role:` targets: the published config's assignment, else its hello's.
+  std::vector<std::string> RolesOf(const NodeRecord& node) const;
   // False when `channel_id` is not the node's current connection.
   bool SetOffline(const std::string& host, uint64_t channel_id);
   void SendPendingQueries(const std::string& host, const std::shared_ptr<AgentChannel>& channel);

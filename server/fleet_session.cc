@@ -18,6 +18,8 @@ constexpr std::string_view kAlreadyAuthenticated = "already_authenticated";
 constexpr std::string_view kRateLimited = "rate_limited";
 constexpr std::string_view kStoreFailed = "store_failed";
 constexpr std::string_view kUnexpectedType = "unexpected_type";
+// An agent's: it did not take a `config` (unsigned, mis-signed, older than its own).
+constexpr std::string_view kConfigRefused = "config_refused";
 
 constexpr int64_t kTouchIntervalMs = 30'000;  // how often a busy node's last_seen is written
 constexpr size_t kMaxHostIdentifier = 255;
@@ -118,10 +120,16 @@ void FleetService::Session::OnMessage(std::string_view text) {
   } else if (auto* answer = std::get_if<wire::QueryResult>(&message)) {
     OnQueryResult(*answer);
   } else if (auto* task = std::get_if<wire::TaskResult>(&message)) {
-    // Tasks come with issue 7; until then a result is only noted.
-    fleet_.Log("node '" + host_ + "': task_result for task '" + task->id + "' (" +
-               task->outcome + ") noted; this hub sends no tasks yet");
+    if (fleet_.options_.on_task_result) {
+      fleet_.options_.on_task_result(host_, *task);
+    } else {
+      fleet_.Log("node '" + host_ + "': task_result for task '" + task->id + "' (" +
+                 task->outcome + ") ignored; this hub runs no tasks");
+    }
   } else if (auto* error = std::get_if<wire::Error>(&message)) {
+    if (error->code == kConfigRefused) {
+      fleet_.metrics_.configs_refused.fetch_add(1, std::memory_order_relaxed);
+    }
     fleet_.Log("node '" + host_ + "' reports " + error->code + ": " + error->message +
                (error->ref.empty() ? "" : " (ref " + error->ref + ")"));
   } else {
@@ -193,6 +201,10 @@ void FleetService::Session::OnHello(wire::Hello& hello) {
   node.os = hello.os;
   node.vigil_version = hello.vigil_version;
   node.roles = std::move(hello.roles);
+  if (fleet_.options_.roles_for && fleet_.options_.config_version &&
+      fleet_.options_.config_version() > 0) {
+    node.roles = fleet_.options_.roles_for(host, node.hostname);
+  }
   node.config_version = hello.config_version;
   node.last_seen = now / 1000;
   node.remote_address = channel_->remote_address();
@@ -209,8 +221,10 @@ void FleetService::Session::OnHello(wire::Hello& hello) {
   host_ = host;
   touched_ms_ = now;
   Send(wire::Encode(welcome));
-  fleet_.SetOnline(host_, channel_);
+  fleet_.SetOnline(host_, node.hostname, node.config_version, channel_);
+  fleet_.SendConfig(host_, node.hostname, node.config_version, channel_);
   fleet_.SendPendingQueries(host_, channel_);
+  if (fleet_.options_.on_online) fleet_.options_.on_online(host_);
 }
 
 void FleetService::Session::Touch() {

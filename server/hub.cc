@@ -154,7 +154,8 @@ Status Hub::Start() {
     config.key_file = identity->key_file;
   }
   if (options_.store && options_.fleet) {
-    api_ = std::make_unique<Api>(*options_.store, *options_.fleet, options_.api_limits);
+    api_ = std::make_unique<Api>(*options_.store, *options_.fleet, options_.api_limits,
+                                 options_.api_services);
   }
   router_ =
       std::make_unique<HttpRouter>(metrics_, api_.get(), options_.store, options_.fleet_metrics);

@@ -67,6 +67,7 @@ struct HubOptions {
   Fleet* fleet = nullptr;
   const FleetMetrics* fleet_metrics = nullptr;  // borrowed; added to /metrics when given
   ApiLimits api_limits;
+  ApiServices api_services;  // config and tasks, borrowed; null ones answer 503
 };
 
 // Creates `dir` and its parents (0700) when absent; FailedPrecondition when it is not a

@@ -63,6 +63,11 @@ std::string FleetMetrics::Prometheus() const {
   Sample(out, "vigil_hub_answers_total", "outcome=\"ignored\"", answers_ignored);
   Metric(out, "vigil_hub_evidence_items_total", "counter", "Evidence items stored.");
   Sample(out, "vigil_hub_evidence_items_total", "", evidence_items_stored);
+  Metric(out, "vigil_hub_configs_sent_total", "counter", "Config messages sent to agents.");
+  Sample(out, "vigil_hub_configs_sent_total", "", configs_sent);
+  Metric(out, "vigil_hub_configs_refused_total", "counter",
+         "Config messages agents refused (unsigned, mis-signed or older than theirs).");
+  Sample(out, "vigil_hub_configs_refused_total", "", configs_refused);
   Metric(out, "vigil_hub_agent_messages_refused_total", "counter",
          "Agent messages not processed.");
   Sample(out, "vigil_hub_agent_messages_refused_total", "reason=\"rate_limited\"", rate_limited);

@@ -34,6 +34,8 @@ struct FleetMetrics {
   std::atomic<uint64_t> answers_stored{0};       // first answers of a node to a campaign
   std::atomic<uint64_t> answers_ignored{0};      // late, duplicate, or from a node not asked
   std::atomic<uint64_t> evidence_items_stored{0};
+  std::atomic<uint64_t> configs_sent{0};         // `config` messages handed to an agent
+  std::atomic<uint64_t> configs_refused{0};      // agents' `config_refused` errors
   std::atomic<uint64_t> rate_limited{0};         // agent messages refused: over the rate limit
   std::atomic<uint64_t> malformed_messages{0};   // agent messages the codec refused
   std::atomic<uint64_t> store_errors{0};         // store calls that failed for an agent message
