@@ -230,8 +230,11 @@ class FleetServiceTest : public ::testing::Test {
   std::string Enroll(Agent& agent, const std::string& host, std::vector<std::string> roles = {}) {
     wire::Hello hello = HelloFor(host, std::move(roles));
     hello.enroll_secret = std::string(kSecret);
+    const size_t before = agent.channel->frames().size();
     agent.Say(hello);
-    wire::Message reply = agent.last();
+    // The welcome is the reply (a config may follow it).
+    auto replies = agent.messages();
+    wire::Message reply = replies.size() > before ? replies[before] : wire::Message(wire::Error{});
     EXPECT_TRUE(std::holds_alternative<wire::Welcome>(reply)) << wire::Encode(reply);
     if (!std::holds_alternative<wire::Welcome>(reply)) return {};
     return std::get<wire::Welcome>(reply).node_key.value_or("");
@@ -466,6 +469,120 @@ TEST_F(FleetServiceTest, MessagesOverTheRateAreRefusedAndNotProcessed) {
   agent.Say(wire::Results{5, {{wire::ResultItem::Kind::kLog, R"({"kind":"log"})"}}});
   ASSERT_TRUE(std::holds_alternative<wire::Ack>(agent.last()));
   EXPECT_EQ(std::get<wire::Ack>(agent.last()).seq, 5u);
+}
+
+// ---- the published config and tasks (the seams a ConfigService and a TaskService fill)
+
+// A config "service" for the fleet's seams: version N gives every node except "plc-*" a config
+// naming it, and the roles [historian] for "hist-*", [web] for the rest.
+struct FakePublished {
+  std::atomic<uint64_t> version{0};
+  std::atomic<int> rendered{0};
+
+  void Wire(FleetOptions& options) {
+    options.config_version = [this] { return version.load(); };
+    options.config_message = [this](std::string_view host, std::string_view)
+        -> Result<std::optional<std::string>> {
+      if (host.substr(0, 4) == "plc-") return std::optional<std::string>();
+      ++rendered;
+      const std::string v = std::to_string(version.load());
+      wire::Config config;
+      config.version = version.load();
+      config.json = R"({"type":"config","v":1,"version":)" + v + R"(,"roles":[")" +
+                    std::string(host) + R"("],"signature":"c2ln"})";
+      return std::optional<std::string>(wire::Encode(config));
+    };
+    options.roles_for = [](std::string_view host, std::string_view) {
+      return std::vector<std::string>{host.substr(0, 5) == "hist-" ? "historian" : "web"};
+    };
+  }
+};
+
+std::vector<uint64_t> ConfigVersions(const Agent& agent) {
+  std::vector<uint64_t> out;
+  for (const auto& m : agent.messages()) {
+    if (auto* c = std::get_if<wire::Config>(&m)) out.push_back(c->version);
+  }
+  return out;
+}
+
+TEST_F(FleetServiceTest, NodesGetTheCurrentConfigOnHelloAndOnANewVersion) {
+  FakePublished published;
+  FleetOptions options;
+  published.Wire(options);
+  Open(std::move(options));
+
+  // Nothing published: no config.
+  Agent& a = Connect();
+  Enroll(a, "hist-01");  // its hello says it runs version 3
+  EXPECT_THAT(ConfigVersions(a), IsEmpty());
+
+  // Version 3 is what the node runs: still nothing; version 4 goes to it at once.
+  published.version = 3;
+  EXPECT_EQ(fleet_->ConfigChanged(), 0u);
+  published.version = 4;
+  EXPECT_EQ(fleet_->ConfigChanged(), 1u);
+  EXPECT_THAT(ConfigVersions(a), ElementsAre(4u));
+  EXPECT_EQ(fleet_->ConfigChanged(), 0u);  // sent once per version
+  EXPECT_EQ(fleet_->metrics().configs_sent.load(), 1u);
+
+  // A node that connects later gets it right after its welcome; one no rule matches gets none.
+  Agent& b = Connect();
+  Enroll(b, "web-07");
+  auto messages = b.messages();
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_TRUE(std::holds_alternative<wire::Welcome>(messages[0]));
+  EXPECT_THAT(ConfigVersions(b), ElementsAre(4u));
+  Agent& plc = Connect();
+  Enroll(plc, "plc-1");
+  EXPECT_THAT(ConfigVersions(plc), IsEmpty());
+
+  // The published roles win over the hello's, in the store and for role: targets.
+  EXPECT_THAT(store_->GetNode("web-07").value()->roles, ElementsAre("web"));
+  EXPECT_THAT(fleet_->StartCampaign(Spec("SELECT 1", "role:historian")).value().expected,
+              ElementsAre("hist-01"));
+
+  // An agent's refusal is counted.
+  a.Say(wire::Error{"config_refused", "signature does not verify", "4"});
+  EXPECT_EQ(fleet_->metrics().configs_refused.load(), 1u);
+  EXPECT_TRUE(a.channel->open());
+}
+
+TEST_F(FleetServiceTest, TaskFramesGoToOnlineNodesAndResultsComeBack) {
+  std::mutex mu;
+  std::vector<std::string> results, online;
+  FleetOptions options;
+  options.on_task_result = [&](std::string_view host, const wire::TaskResult& result) {
+    std::lock_guard<std::mutex> lock(mu);
+    results.push_back(std::string(host) + ":" + result.id + ":" + result.outcome);
+  };
+  options.on_online = [&](std::string_view host) {
+    std::lock_guard<std::mutex> lock(mu);
+    online.emplace_back(host);
+  };
+  Open(std::move(options));
+  Agent& a = Connect();
+  Enroll(a, "hist-01");
+  EXPECT_THAT(online, ElementsAre("hist-01"));
+
+  wire::Task task;
+  task.id = "t_1";
+  task.kind = wire::Task::Kind::kEnforce;
+  task.check = "ssh-root-login";
+  task.dry_run = true;
+  ASSERT_TRUE(fleet_->SendToNode("hist-01", wire::Encode(task)).ok());
+  ASSERT_TRUE(std::holds_alternative<wire::Task>(a.last()));
+  EXPECT_EQ(std::get<wire::Task>(a.last()).id, "t_1");
+  EXPECT_EQ(fleet_->SendToNode("hist-02", wire::Encode(task)).code(), StatusCode::kUnavailable);
+
+  wire::TaskResult result;
+  result.id = "t_1";
+  result.outcome = "planned";
+  a.Say(result);
+  EXPECT_THAT(results, ElementsAre("hist-01:t_1:planned"));
+
+  a.channel->RefuseSends();
+  EXPECT_EQ(fleet_->SendToNode("hist-01", wire::Encode(task)).code(), StatusCode::kUnavailable);
 }
 
 // ---- campaigns
