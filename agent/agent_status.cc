@@ -42,6 +42,9 @@ enum AgentColumn : int {
   kHubConnected,
   kHubLastAckSeq,
   kHubReconnects,
+  kConfigSource,
+  kConfigError,
+  kHubKeyPinned,
   kColumnCount
 };
 
@@ -82,6 +85,15 @@ Schema AgentSchema() {
            "The highest outbox sequence number the hub acknowledged since start (0: none)"},
           {"hub_reconnects", ColumnType::kInteger,
            "Connections to the hub that were welcomed since start, after the first"},
+          {"config_source", ColumnType::kText,
+           "Where the running config came from: hub, file (--config), stored (kept in the state "
+           "directory) or default (the built-in one)"},
+          {"config_error", ColumnType::kText,
+           "Why the last config offered was refused (unsigned, signature not verified, older "
+           "version, does not load); empty when it was accepted"},
+          {"hub_key_pinned", ColumnType::kInteger,
+           "1 when the hub's public key is pinned in the state directory (configs are verified "
+           "against it), else 0"},
       }};
 }
 
@@ -122,6 +134,9 @@ class AgentTable final : public Table {
     row[kHubConnected] = static_cast<int64_t>(c.hub_connected ? 1 : 0);
     row[kHubLastAckSeq] = static_cast<int64_t>(c.hub_last_ack_seq);
     row[kHubReconnects] = static_cast<int64_t>(c.hub_reconnects);
+    row[kConfigSource] = c.config_source;
+    row[kConfigError] = c.config_error;
+    row[kHubKeyPinned] = static_cast<int64_t>(c.hub_key_pinned ? 1 : 0);
     std::vector<Row> rows;
     rows.push_back(std::move(row));
     return rows;

@@ -30,6 +30,13 @@ struct AgentCounters {
   uint64_t config_version = 0;
   std::string enforce = "off";
   std::vector<std::string> roles;  // of the config the agent runs
+  // Where the running config came from: "hub" (received from the hub in this process), "file"
+  // (--config), "stored" (kept in the state directory) or "default" (the built-in one).
+  std::string config_source = "default";
+  // Why the last config offered (by the hub, or found in the store at start) was refused; ""
+  // when the last one was accepted.
+  std::string config_error;
+  bool hub_key_pinned = false;  // the hub's public key is pinned in the store
   // The hub link (agent/hub_client.h); hub_url is empty without a hub.
   std::string hub_url;
   bool hub_connected = false;

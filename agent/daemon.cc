@@ -11,6 +11,10 @@
 #include <map>
 #include <set>
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include "agent/agent_status.h"
 #include "agent/extension/extension_server.h"
 #include "agent/hub_client.h"
@@ -19,6 +23,7 @@
 #include "agent/results_file.h"
 #include "agent/schedule.h"
 #include "agent/shared_engine.h"
+#include "enforcers/applier.h"
 #include "enforcers/builtin.h"
 #include "enforcers/repair.h"
 #include "engine/audit/chain.h"
@@ -41,6 +46,11 @@ using Clock = std::chrono::system_clock;
 
 // Keys of the store's config family.
 constexpr std::string_view kConfigKey = "config.current";       // the accepted config (JSON)
+// Where config.current came from: kSourceHub (kept as the hub sent it, signature included, and
+// verified again before use) or kSourceFile (a --config file, packs inlined).
+constexpr std::string_view kConfigSourceKey = "config.source";
+constexpr std::string_view kSourceHub = "hub";
+constexpr std::string_view kSourceFile = "file";
 constexpr std::string_view kAuditHeadSentKey = "outbox.audit_head";  // last audit head queued
 // Keys of the results family: a scheduled query's last rows and run counter, a check's last
 // verdict fingerprint.
@@ -106,8 +116,16 @@ struct Daemon::Impl {
   Clock::time_point started = Clock::now();
 
   std::optional<HubClientOptions> hub_client_options;  // with --hub, checked by Open()
+  // A config from the hub, loaded and kept, waiting for the start of the next cycle.
+  std::mutex pending_mutex;
+  std::optional<RunningConfig> pending_config;  // guarded by pending_mutex
+  std::atomic<bool> config_pending{false};
   // Checks the hub's settings and reads the enroll secret into hub_client_options.
   Status OpenHub();
+
+  // Held by a cycle and by a task for their whole run: the engine and the enforcers work on
+  // the host for one of them at a time, and a task sees the config between cycles.
+  std::mutex work;
 
   std::mutex wake_mutex;
   std::condition_variable wake;
@@ -164,18 +182,24 @@ struct Daemon::Impl {
     return running;
   }
 
-  void Adopt(RunningConfig running, std::string_view from) {
+  // `source` is what vigil_agent's config_source says: hub, file, stored or default.
+  void Adopt(RunningConfig running, std::string_view from, std::string_view source) {
     config = std::move(running);
     status->Update([&](AgentCounters& c) {
       c.config_version = config.node.version;
       c.roles = config.node.roles;
       c.enforce = std::string(packs::EnforceModeName(config.node.enforce));
+      c.config_source = std::string(source);
     });
     size_t checks = 0, queries = 0;
+    std::set<std::string> ids;
     for (const packs::Pack& p : config.packs) {
       checks += p.checks.size();
       queries += p.queries.size();
+      for (const packs::Check& c : p.checks) ids.insert(c.id);
     }
+    // A check the new config leaves out no longer counts as failing.
+    std::erase_if(failing_by_check, [&](const auto& entry) { return !ids.count(entry.first); });
     Log(LogLevel::kInfo, "config " + std::to_string(config.node.version) + " from " +
                              std::string(from) + ": " + std::to_string(config.packs.size()) +
                              " packs, " + std::to_string(checks) + " checks, " +
@@ -184,13 +208,20 @@ struct Daemon::Impl {
                              ", target SL " + std::to_string(config.node.target_sl));
   }
 
-  // The config file, else the stored config, else the built-in default.
+  // With --config, the file (else the stored config when the file does not load); else the
+  // stored config: one the hub sent only once its signature verifies again against the pinned
+  // key, and with --hub only one the hub sent. Else the built-in default, until the hub's comes.
   Status LoadInitialConfig() {
     std::optional<std::string> stored;
+    std::string source;
     {
       auto got = store->Get(store::Family::kConfig, kConfigKey);
       if (!got.ok()) return got.status();
       stored = std::move(*got);
+      auto from = store->Get(store::Family::kConfig, kConfigSourceKey);
+      if (!from.ok()) return from.status();
+      // A store from before sources were kept holds a --config file's config.
+      source = from->value_or(std::string(kSourceFile));
     }
     if (options.config_path) {
       Status s = LoadConfigFile();
@@ -200,19 +231,95 @@ struct Daemon::Impl {
       Log(LogLevel::kWarning, "running from the config kept in " + options.state_dir);
     }
     if (stored) {
-      auto running = Load("stored config", *stored, "");
-      if (!running.ok()) {
-        return Status::Corruption("the config kept in " + options.state_dir +
-                                  " no longer loads (give --config FILE): " +
-                                  running.status().message());
+      std::string refused;
+      if (source == kSourceHub) {
+        auto running = LoadStoredHubConfig(*stored);
+        if (running.ok()) {
+          Adopt(std::move(*running), "the hub, kept in the state directory", "stored");
+          return Status::Ok();
+        }
+        refused = running.status().message();
+      } else if (!options.hub_url.empty()) {
+        refused = "the config kept in " + options.state_dir +
+                  " came from a --config file, not from the hub; not used with --hub";
+      } else {
+        auto running = Load("stored config", *stored, "");
+        if (!running.ok()) {
+          return Status::Corruption("the config kept in " + options.state_dir +
+                                    " no longer loads (give --config FILE): " +
+                                    running.status().message());
+        }
+        Adopt(std::move(*running), "the state directory", "stored");
+        return Status::Ok();
       }
-      Adopt(std::move(*running), "the state directory");
-      return Status::Ok();
+      Log(LogLevel::kError, refused + "; running the built-in default" +
+                                (options.hub_url.empty() ? "" : " until the hub sends a config"));
+      status->Update([&](AgentCounters& c) { c.config_error = refused; });
     }
     auto running = Load("built-in default config", std::string(kDefaultConfig), "");
     if (!running.ok()) return running.status();
-    Adopt(std::move(*running), "the built-in default (iec62443, report only)");
+    Adopt(std::move(*running), "the built-in default (iec62443, report only)", "default");
     return Status::Ok();
+  }
+
+  // The hub's config kept in the store, verified again against the pinned key, then loaded.
+  Result<RunningConfig> LoadStoredHubConfig(const std::string& json) {
+    const std::string what = "the hub's config kept in " + options.state_dir;
+    if (Status s = VerifyPinnedConfig(*store, json); !s.ok()) {
+      return Status::PermissionDenied(what + ": " + s.message());
+    }
+    auto running = LoadHubConfig(json);
+    if (!running.ok()) {
+      return Status::InvalidArgument(what + " no longer loads: " + running.status().message());
+    }
+    return running;
+  }
+
+  // A config message from the hub (its signature already verified): parsed and its packs loaded.
+  // `json` stays as received, so the signature can be verified again after a restart.
+  Result<RunningConfig> LoadHubConfig(const std::string& json) {
+    VIGIL_ASSIGN_OR_RETURN(packs::NodeConfig node, packs::ParseNodeConfig("config", json));
+    if (!node.pack_names.empty()) {
+      return Status::InvalidArgument("config " + std::to_string(node.version) + " names packs (" +
+                                     node.pack_names.front() +
+                                     "); a hub's config carries its packs as objects");
+    }
+    VIGIL_ASSIGN_OR_RETURN(RunningConfig running,
+                           Load("config " + std::to_string(node.version), json, ""));
+    running.json = json;
+    return running;
+  }
+
+  // HubClientOptions::on_config, on the hub link's thread: loads and keeps the hub's config
+  // and wakes the cycle loop, which adopts it before its next cycle (AdoptPending).
+  Status TakeHubConfig(const std::string& json) {
+    VIGIL_ASSIGN_OR_RETURN(RunningConfig running, LoadHubConfig(json));
+    std::vector<store::Mutation> writes{
+        store::Mutation::Put(store::Family::kConfig, std::string(kConfigKey), json),
+        store::Mutation::Put(store::Family::kConfig, std::string(kConfigSourceKey),
+                             std::string(kSourceHub))};
+    if (Status s = store->Write(writes, {.sync = true}); !s.ok()) {
+      return Status(s).WithContext("keeping the config in " + options.state_dir);
+    }
+    {
+      std::lock_guard lock(pending_mutex);
+      pending_config = std::move(running);
+    }
+    std::lock_guard lock(wake_mutex);
+    config_pending = true;
+    wake.notify_all();
+    return Status::Ok();
+  }
+
+  // Between cycles: the config the hub sent last, if one waits.
+  void AdoptPending() {
+    if (!config_pending.exchange(false)) return;
+    std::optional<RunningConfig> next;
+    {
+      std::lock_guard lock(pending_mutex);
+      next.swap(pending_config);
+    }
+    if (next) Adopt(std::move(*next), "the hub", "hub");
   }
 
   Status LoadConfigFile() {
@@ -231,10 +338,17 @@ struct Daemon::Impl {
     }
     auto stored = store->Get(store::Family::kConfig, kConfigKey);
     if (!stored.ok()) return stored.status();
-    if (!*stored || **stored != running->json) {
-      VIGIL_RETURN_IF_ERROR(store->Put(store::Family::kConfig, kConfigKey, running->json));
+    auto source = store->Get(store::Family::kConfig, kConfigSourceKey);
+    if (!source.ok()) return source.status();
+    if (!*stored || **stored != running->json || *source != kSourceFile) {
+      VIGIL_RETURN_IF_ERROR(store->Write(
+          {store::Mutation::Put(store::Family::kConfig, std::string(kConfigKey), running->json),
+           store::Mutation::Put(store::Family::kConfig, std::string(kConfigSourceKey),
+                                std::string(kSourceFile))},
+          {.sync = true}));
     }
-    Adopt(std::move(*running), path);
+    Adopt(std::move(*running), path, "file");
+    status->Update([](AgentCounters& c) { c.config_error.clear(); });
     return Status::Ok();
   }
 
@@ -443,6 +557,16 @@ struct Daemon::Impl {
     return store->Put(store::Family::kConfig, kAuditHeadSentKey, current);
   }
 
+  // How the running config's checks are evaluated (target SL, the node's variables, limits).
+  packs::EvaluateOptions Evaluation() const {
+    packs::EvaluateOptions evaluate;
+    evaluate.target_sl = config.node.target_sl;
+    evaluate.vars = config.node.vars;
+    evaluate.vars["target_sl"] = packs::Param::One(std::to_string(config.node.target_sl));
+    evaluate.timeout = options.statement_timeout;
+    return evaluate;
+  }
+
   Result<CycleReport> Cycle(bool everything) {
     const auto begin = std::chrono::steady_clock::now();
     CycleReport report;
@@ -479,12 +603,7 @@ struct Daemon::Impl {
       due = schedule->Due(items, now + options.cycle / 4, started);
     }
 
-    packs::EvaluateOptions evaluate;
-    evaluate.target_sl = config.node.target_sl;
-    evaluate.vars = config.node.vars;
-    evaluate.vars["target_sl"] = packs::Param::One(std::to_string(config.node.target_sl));
-    evaluate.timeout = options.statement_timeout;
-
+    const packs::EvaluateOptions evaluate = Evaluation();
     std::vector<packs::Verdict> verdicts;
     enforcers::RepairSummary repaired;
     engine->Use([&](Database& db) {
@@ -574,6 +693,182 @@ struct Daemon::Impl {
     return summary;
   }
 
+  // --- tasks from the hub (Daemon::RunTask) ---
+
+  Result<wire::TaskResult> Task(const wire::Task& task) {
+    const std::string actor = "hub task " + task.id;
+    enforcers::ApplyOptions apply;
+    apply.dry_run = task.dry_run;
+    apply.actor = actor;
+    if (!task.dry_run) {
+      apply.store = store.get();
+      apply.audit = chain.get();
+    }
+    wire::TaskResult result = task.kind == wire::Task::Kind::kEnforce
+                                  ? EnforceTask(task, apply)
+                                  : UpgradeTask(task, apply);
+    result.id = task.id;
+    VIGIL_RETURN_IF_ERROR(QueueAuditHead());
+    Log(result.outcome == "failed" ? LogLevel::kWarning : LogLevel::kInfo,
+        "task " + task.id + " (" + std::string(wire::TaskKindName(task.kind)) +
+            (task.check.empty() ? "" : " " + task.check) + (task.dry_run ? ", dry run" : "") +
+            "): " + result.outcome);
+    return result;
+  }
+
+  // A task's outcome that changed nothing, with the reason as the remediation's message.
+  static wire::TaskResult Unchanged(std::string outcome, std::string message) {
+    wire::TaskResult result;
+    packs::Remediation r;
+    r.outcome = outcome;
+    r.message = std::move(message);
+    result.outcome = std::move(outcome);
+    result.remediation = RemediationJson(r);
+    return result;
+  }
+
+  wire::TaskResult EnforceTask(const wire::Task& task, const enforcers::ApplyOptions& apply) {
+    const packs::Pack* pack = nullptr;
+    const packs::Check* check = nullptr;
+    for (const packs::Pack& p : config.packs) {
+      for (const packs::Check& c : p.checks) {
+        if (c.id == task.check) pack = &p, check = &c;
+      }
+    }
+    if (check == nullptr) {
+      return Unchanged("refused", "check '" + task.check +
+                                      "' is not in this node's config (version " +
+                                      std::to_string(config.node.version) + ")");
+    }
+    const packs::EvaluateOptions evaluate = Evaluation();
+    wire::TaskResult result;
+    std::vector<packs::Verdict> verdicts;
+    engine->Use([&](Database& db) {
+      verdicts.push_back(packs::EvaluateCheck(db, *pack, *check, evaluate));
+      const packs::Verdict& before = verdicts.front();
+      result.verdict_before = packs::VerdictJson(before);
+      if (before.status == packs::VerdictStatus::kPass ||
+          before.status == packs::VerdictStatus::kNotApplicable) {
+        result.outcome = "not_needed";
+        return;
+      }
+      if (before.status == packs::VerdictStatus::kError) {
+        result.outcome = "failed";
+        return;
+      }
+      if (!check->enforce) {
+        result.outcome = "refused";
+        return;
+      }
+      enforcers::RepairOptions repair;
+      repair.evaluate = evaluate;
+      repair.apply = apply;
+      repair.progress = [&](const std::string& line) { Log(LogLevel::kInfo, line); };
+      (void)enforcers::RepairFailing(engine->host(), db, enforcers::ActionRegistry::Builtin(),
+                                     config.packs, verdicts, repair);
+    });
+    packs::Verdict& v = verdicts.front();
+    if (result.outcome.empty()) {
+      result.outcome = v.remediation ? v.remediation->outcome : "failed";
+      if (!task.dry_run) {
+        result.verdict_after = packs::VerdictJson(v);
+        // An applied change whose re-check still fails did not repair the check.
+        if (result.outcome == "applied" && v.status != packs::VerdictStatus::kFixed) {
+          result.outcome = "failed";
+          v.remediation->message += std::string(v.remediation->message.empty() ? "" : "; ") +
+                                    "applied, but the check still fails";
+        }
+      }
+      if (v.remediation) result.remediation = RemediationJson(*v.remediation);
+    } else {
+      packs::Remediation r;
+      r.outcome = result.outcome;
+      r.message = result.outcome == "not_needed"
+                      ? "check " + check->id + " is " +
+                            std::string(packs::VerdictStatusName(v.status)) + ": nothing to do"
+                  : result.outcome == "refused"
+                      ? "check " + check->id + " is detect-only" +
+                            (check->detect_only.empty() ? "" : ": " + check->detect_only)
+                      : "check " + check->id + " could not be evaluated: " + v.error;
+      result.remediation = RemediationJson(r);
+    }
+    // The hub's latest verdict moves as a cycle's would; a plan changes no verdict.
+    if (task.dry_run) v.remediation.reset();
+    CycleReport ignored;
+    if (Status s = QueueVerdicts(verdicts, ignored); !s.ok()) {
+      Log(LogLevel::kError, "task " + task.id + ": queueing the verdict: " + s.message());
+    }
+    failing_by_check[v.check] =
+        v.status == packs::VerdictStatus::kFail || v.status == packs::VerdictStatus::kError;
+    return result;
+  }
+
+  wire::TaskResult UpgradeTask(const wire::Task& task, const enforcers::ApplyOptions& apply) {
+    const enforcers::ActionRegistry& actions = enforcers::ActionRegistry::Builtin();
+    packs::Param packages;
+    packages.is_list = true;
+    if (auto it = task.args.find("packages"); it != task.args.end()) {
+      packages.items = it->second.items;
+    }
+    for (const auto& [name, value] : task.args) {
+      if (name != "packages") {
+        return Unchanged("refused", "package_upgrade takes no argument '" + name + "'");
+      }
+    }
+    if (packages.items.empty()) {
+      // Every installed package: apt-get is asked only for those its lists offer newer.
+      auto installed = engine->Use([&](Database& db) {
+        QueryOptions query;
+        query.timeout = options.statement_timeout;
+        return db.Query("SELECT name FROM deb_packages WHERE status = 'install ok installed'",
+                        query);
+      });
+      if (!installed.ok()) {
+        return Unchanged("failed", "listing installed packages: " + installed.status().message());
+      }
+      for (const Row& row : installed->rows) packages.items.push_back(row.at(0).text());
+      if (packages.items.empty()) return Unchanged("not_needed", "no package is installed");
+    }
+    packs::Check check;
+    check.id = "package-upgrade";
+    check.pack = "task " + task.id;
+    check.enforce = packs::Enforcement{"package.upgrade", {{"packages", packages}}};
+    packs::Verdict verdict;
+    verdict.check = check.id;
+    verdict.status = packs::VerdictStatus::kFail;
+    verdict.rows.emplace_back();  // one violation: the packages as a whole
+    verdict.rows_total = 1;
+    verdict.enforcer = check.enforce->action;
+    const enforcers::Action* action = actions.Find(check.enforce->action);
+    if (action == nullptr) return Unchanged("failed", "this agent has no package.upgrade action");
+    auto plan = enforcers::PlanRepair(engine->host(), *action, *check.enforce, verdict, {});
+    if (!plan.ok()) return Unchanged("failed", "package.upgrade: " + plan.status().message());
+    if (plan->empty()) {
+      std::string message = "every package is up to date";
+      for (const std::string& note : plan->notes) message += "; " + note;
+      return Unchanged("not_needed", message);
+    }
+    const packs::Remediation r =
+        enforcers::Enforce(engine->host(), actions, check, verdict, {}, apply);
+    wire::TaskResult result;
+    result.outcome = r.outcome;
+    result.remediation = RemediationJson(r);
+    return result;
+  }
+
+  // PROTOCOL.md's `remediation` object: what packs::VerdictJson writes for it.
+  static std::string RemediationJson(const packs::Remediation& r) {
+    packs::Verdict carrier;
+    carrier.remediation = r;
+    const std::string json = packs::VerdictJson(carrier);
+    rapidjson::Document doc;
+    doc.Parse(json.c_str(), json.size());
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    doc["remediation"].Accept(w);
+    return buffer.GetString();
+  }
+
   // Latest verdict status per check, for checks_failing.
   std::map<std::string, bool> failing_by_check;
 
@@ -653,6 +948,7 @@ Status Daemon::Impl::OpenHub() {
     VIGIL_ASSIGN_OR_RETURN(hub.enroll_secret, ReadEnrollSecret(options.enroll_secret_file));
   }
   hub.host_identifier = host_identifier;
+  hub.cycle = options.cycle;
   char buffer[256] = {};
   hub.hostname = ::gethostname(buffer, sizeof(buffer) - 1) == 0 ? buffer : host_identifier;
   if (!engine->host().is_machine_root()) hub.hostname = host_identifier;
@@ -662,6 +958,7 @@ Status Daemon::Impl::OpenHub() {
   hub.backoff_max = options.hub_backoff_max;
   hub.statement_timeout = options.statement_timeout;
   hub.log = [this](LogLevel level, const std::string& line) { Log(level, line); };
+  hub.on_config = [this](const std::string& json) { return TakeHubConfig(json); };
   hub_client_options = std::move(hub);
   return Status::Ok();
 }
@@ -675,6 +972,11 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(DaemonOptions options) {
   impl->options = std::move(options);
   DaemonOptions& o = impl->options;
   if (o.results_log.empty()) o.results_log = o.state_dir + "/results.log";
+  if (o.config_path && !o.hub_url.empty()) {
+    return Status::InvalidArgument(
+        "give --config FILE or --hub URL, not both: with a hub the node runs the config the hub "
+        "publishes");
+  }
 
   VIGIL_ASSIGN_OR_RETURN(impl->store, store::Store::Open(o.state_dir));
   VIGIL_ASSIGN_OR_RETURN(impl->outbox,
@@ -706,6 +1008,12 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(DaemonOptions options) {
     impl->Log(LogLevel::kWarning, d.name + " was running when the agent last died; skipped until " +
                                       results::CalendarTime(d.until));
   }
+  {
+    auto pinned = impl->store->Get(store::Family::kConfig, kHubPublicKey);
+    if (!pinned.ok()) return pinned.status();
+    const bool key_pinned = *pinned && !(*pinned)->empty();
+    impl->status->Update([&](AgentCounters& c) { c.hub_key_pinned = key_pinned; });
+  }
   VIGIL_RETURN_IF_ERROR(impl->LoadInitialConfig());
   if (!o.hub_url.empty()) {
     VIGIL_RETURN_IF_ERROR(impl->OpenHub());
@@ -728,7 +1036,10 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(DaemonOptions options) {
 }
 
 Result<CycleReport> Daemon::RunCycle(bool everything) {
+  std::unique_lock work(impl_->work);
+  impl_->AdoptPending();  // a config the hub sent since the last cycle
   Result<CycleReport> report = impl_->Cycle(everything);
+  work.unlock();
   if (!report.ok()) {
     impl_->Log(LogLevel::kError, "cycle failed: " + report.status().message());
   } else {
@@ -748,8 +1059,9 @@ Result<CycleReport> Daemon::RunCycle(bool everything) {
 void Daemon::Run() {
   Impl& d = *impl_;
   if (d.hub_client_options && !d.hub) {
-    d.hub = std::make_unique<HubClient>(*d.hub_client_options, *d.store, *d.outbox, *d.engine,
-                                        *d.status);
+    HubClientOptions hub = *d.hub_client_options;
+    hub.on_task = [this](const wire::Task& task) { return RunTask(task); };
+    d.hub = std::make_unique<HubClient>(std::move(hub), *d.store, *d.outbox, *d.engine, *d.status);
     d.hub->Start();
   }
   auto next = std::chrono::steady_clock::now();
@@ -760,7 +1072,12 @@ void Daemon::Run() {
     const auto now = std::chrono::steady_clock::now();
     if (next < now) next = now;  // a cycle longer than the period: start the next at once
     std::unique_lock lock(d.wake_mutex);
-    d.wake.wait_until(lock, next, [&] { return d.stop.load() || d.reload.load(); });
+    d.wake.wait_until(lock, next, [&] {
+      return d.stop.load() || d.reload.load() || d.config_pending.load();
+    });
+    // A config from the hub is adopted by a cycle started at once; the next one follows a
+    // whole period after it.
+    if (d.config_pending) next = std::min(next, std::chrono::steady_clock::now());
   }
   if (d.hub) {
     d.hub->Stop();
@@ -781,7 +1098,16 @@ void Daemon::Reload() {
   impl_->wake.notify_all();
 }
 
+AgentCounters Daemon::status() const { return impl_->status->counters(); }
+
+Result<wire::TaskResult> Daemon::RunTask(const wire::Task& task) {
+  std::lock_guard work(impl_->work);
+  impl_->AdoptPending();  // the task may name a check of the config the hub sent last
+  return impl_->Task(task);
+}
+
 Status Daemon::ReloadConfig() {
+  std::lock_guard work(impl_->work);  // not while a task uses the config
   if (!impl_->options.config_path) {
     impl_->Log(LogLevel::kInfo, "reload: no config file to read (started without --config)");
     return Status::Ok();

@@ -11,6 +11,9 @@
 // enabled, serves queries on its own threads through the same SharedEngine, between the
 // cycle's statements; with a hub, Run() starts the hub link on its own thread (it reads and
 // deletes outbox items and runs live queries through the same engine) and stops it on return.
+// A config the hub sends is verified against the pinned hub key and loaded on the link's thread,
+// kept in the store, and adopted by the cycle's thread at the start of its next cycle (the
+// cycle loop is woken for it), never in the middle of one.
 #pragma once
 
 #include <atomic>
@@ -23,7 +26,9 @@
 #include <optional>
 #include <string>
 
+#include "agent/agent_status.h"
 #include "engine/status.h"
+#include "engine/wire/messages.h"
 
 namespace vigil::agent {
 
@@ -33,9 +38,11 @@ std::string_view LogLevelName(LogLevel level);  // "error", "warning", "info", "
 struct DaemonOptions {
   std::string state_dir;
   std::string root = "/";
-  // A local config file (the `config` message's shape, with pack names allowed). Without one,
-  // the daemon runs from the config kept in the store, else from the built-in default (the
-  // iec62443 bundle, report only).
+  // A local config file (the `config` message's shape, with pack names allowed); not with
+  // hub_url. Without one, the daemon runs from the config kept in the store (one the hub sent
+  // only when its signature verifies again against the pinned hub key; with hub_url only one
+  // the hub sent), else from the built-in default (the iec62443 bundle, report only). With a
+  // hub, a config it sends is verified and kept by the hub link and adopted between cycles.
   std::optional<std::string> config_path;
   std::chrono::milliseconds cycle{15'000};
   std::optional<std::string> host_identifier;  // default: the host's hostname
@@ -101,6 +108,25 @@ class Daemon {
 
   // Re-reads the local config file; on any problem keeps the current config and says why.
   Status ReloadConfig();
+
+  // The agent's account of itself (what the vigil_agent table serves): the running config's
+  // version and source, the last config refusal, the hub link. Thread-safe.
+  AgentCounters status() const;
+
+  // Runs one task the hub sent (PROTOCOL.md `task`) and says what it did (`task_result`).
+  // Thread-safe: runs between cycles (a cycle in progress finishes first), never beside one.
+  //   kind enforce: the config's check `task.check` is evaluated (verdict_before); a check that
+  //     passes (or does not apply) is "not_needed"; a failing one is repaired by its enforcer
+  //     the way the cycle repairs ("planned" with the diffs when dry_run, nothing written;
+  //     else "applied" when the re-check (verdict_after) passes, "failed" when it still fails
+  //     or the enforcer failed, "rolled_back", or "refused"). An unknown check, a detect-only
+  //     check or a check in error is "refused"/"failed" with the reason in the remediation's
+  //     message. Verdicts go to the outbox as the cycle's do; applied changes are in the audit
+  //     chain (actor "hub task ID").
+  //   kind package_upgrade: the package.upgrade action with args `packages` (none: every
+  //     installed package), "not_needed" when nothing is newer; no verdicts.
+  // An error Result only when the state directory cannot be written.
+  Result<wire::TaskResult> RunTask(const wire::Task& task);
 
  private:
   struct Impl;

@@ -8,6 +8,7 @@
 #include "agent/agent_status.h"
 #include "agent/outbox.h"
 #include "agent/shared_engine.h"
+#include "engine/signing.h"
 #include "engine/sql/database.h"
 #include "engine/wire/messages.h"
 
@@ -36,6 +37,24 @@ wire::ResultItem::Kind WireKind(ItemKind kind) {
 }
 
 }  // namespace
+
+Status VerifyPinnedConfig(const store::Store& store, std::string_view config_json) {
+  auto pinned = store.Get(store::Family::kConfig, kHubPublicKey);
+  if (!pinned.ok()) {
+    return Status(pinned.status()).WithContext("reading the pinned hub key in " + store.dir());
+  }
+  if (!*pinned || (*pinned)->empty()) {
+    return Status::FailedPrecondition("cannot be verified: no hub key is pinned in " +
+                                      store.dir() + " (the hub's welcome carried none)");
+  }
+  Result<bool> verified = VerifyConfig(**pinned, config_json);
+  if (!verified.ok()) return Status::InvalidArgument("not verified: " + verified.status().message());
+  if (!*verified) {
+    return Status::PermissionDenied(
+        "the signature does not verify against the hub key pinned at enrolment");
+  }
+  return Status::Ok();
+}
 
 // One connection: hello, welcome, then the outbox and the hub's requests until it ends.
 class HubClient::Session {
@@ -83,6 +102,10 @@ class HubClient::Session {
       if (end) return *end;
     }
     while (!c_.stopping()) {
+      if (Status s = SendReplies(); !s.ok()) {
+        c_.Log(LogLevel::kWarning, "hub: " + s.message());
+        return End::kBackoff;
+      }
       if (Status s = Pump(); !s.ok()) {
         c_.Log(LogLevel::kWarning, "hub: " + s.message());
         return End::kBackoff;
@@ -100,6 +123,7 @@ class HubClient::Session {
     wire::Hello hello;
     hello.host_identifier = o.host_identifier;
     hello.hostname = o.hostname;
+    if (o.cycle.count() > 0) hello.cycle_ms = static_cast<uint64_t>(o.cycle.count());
     hello.os = o.os;
     hello.vigil_version = o.vigil_version;
     if (key && !key->empty()) {
@@ -197,14 +221,61 @@ class HubClient::Session {
   }
 
   std::optional<End> Handle(const wire::Config& config) {
-    c_.Log(LogLevel::kInfo, "config " + std::to_string(config.version) +
-                                " from hub not applied yet (issue 7)");
+    const std::string version = std::to_string(config.version);
+    std::string reason = CheckConfig(config);
+    if (reason.empty()) {
+      Status taken = c_.options_.on_config
+                         ? c_.options_.on_config(config.json)
+                         : Status::FailedPrecondition("this agent takes no config from a hub");
+      if (!taken.ok()) reason = "config " + version + " not taken: " + taken.message();
+    }
+    if (!reason.empty()) {
+      c_.Log(LogLevel::kError, "refused a config from hub " + url_ + ": " + reason);
+      c_.status_.Update([&](AgentCounters& counters) { counters.config_error = reason; });
+      wire::Error error{std::string(kConfigRefused), reason, version};
+      if (!SendOrLog(wire::Encode(error))) return End::kBackoff;
+      return std::nullopt;
+    }
+    c_.accepted_version_ = config.version;
+    c_.status_.Update([](AgentCounters& counters) { counters.config_error.clear(); });
+    c_.Log(LogLevel::kInfo, "config " + version + " from hub " + url_ +
+                                " verified; adopted at the start of the next cycle");
     return std::nullopt;
   }
 
+  // Why `config` is refused ("" when it is signed by the pinned key and newer than the running
+  // config). Only the signature is checked here; the daemon loads the rest.
+  std::string CheckConfig(const wire::Config& config) {
+    const std::string name = "config " + std::to_string(config.version);
+    if (config.signature.empty()) return name + " is unsigned";
+    if (Status s = VerifyPinnedConfig(c_.store_, config.json); !s.ok()) {
+      return name + ": " + s.message();
+    }
+    const uint64_t running = std::max(c_.status_.counters().config_version, c_.accepted_version_);
+    if (config.version <= running) {
+      return name + " is not newer than config " + std::to_string(running) +
+             ", which this agent already has";
+    }
+    return "";
+  }
+
   std::optional<End> Handle(const wire::Task& task) {
-    c_.Log(LogLevel::kWarning, "task " + task.id + " from hub not run: tasks come with issue 7");
-    wire::Error error{"unsupported", "this agent does not run tasks yet", task.id};
+    wire::Error error{"", "", task.id};
+    if (!c_.options_.on_task) {
+      error.code = kTaskUnsupported;
+      error.message = "this agent does not run tasks";
+    } else {
+      std::lock_guard lock(c_.mutex_);
+      if (c_.tasks_.size() >= c_.options_.max_queued_tasks) {
+        error.code = kBusy;
+        error.message = std::to_string(c_.tasks_.size()) + " tasks already wait to run here";
+      } else {
+        c_.tasks_.push_back(task);
+        c_.task_wake_.notify_all();
+        return std::nullopt;
+      }
+    }
+    c_.Log(LogLevel::kWarning, "task " + task.id + " from hub not run: " + error.message);
     if (!SendOrLog(wire::Encode(error))) return End::kBackoff;
     return std::nullopt;
   }
@@ -262,7 +333,9 @@ class HubClient::Session {
     if (!*pinned) {
       if (Status s = c_.store_.Put(store::Family::kConfig, kHubPublicKey, key); !s.ok()) {
         c_.Log(LogLevel::kError, "hub: cannot pin its public key: " + s.message());
+        return;
       }
+      c_.status_.Update([](AgentCounters& counters) { counters.hub_key_pinned = true; });
       return;
     }
     if (**pinned != key) {
@@ -270,6 +343,24 @@ class HubClient::Session {
                                      " presents a public key other than the one pinned at "
                                      "enrolment; keeping the pinned one (configs signed by "
                                      "the new key will be refused)");
+    }
+  }
+
+  // Sends the answers the task thread left, oldest first; one that could not be sent stays.
+  Status SendReplies() {
+    for (;;) {
+      std::string reply;
+      {
+        std::lock_guard lock(c_.mutex_);
+        if (c_.replies_.empty()) return Status::Ok();
+        reply = std::move(c_.replies_.front());
+        c_.replies_.pop_front();
+      }
+      if (Status s = ws_->Send(reply); !s.ok()) {
+        std::lock_guard lock(c_.mutex_);
+        c_.replies_.push_front(std::move(reply));
+        return s;
+      }
     }
   }
 
@@ -371,8 +462,16 @@ void HubClient::Start() {
     std::lock_guard lock(mutex_);
     stop_ = false;
   }
-  status_.Update([this](AgentCounters& counters) { counters.hub_url = options_.client.url; });
+  auto pinned = store_.Get(store::Family::kConfig, kHubPublicKey);
+  const bool key_pinned = pinned.ok() && *pinned && !(*pinned)->empty();
+  status_.Update([this, key_pinned](AgentCounters& counters) {
+    counters.hub_url = options_.client.url;
+    counters.hub_key_pinned = key_pinned;
+  });
   thread_ = std::thread([this] { Loop(); });
+  if (options_.on_task && !task_thread_.joinable()) {
+    task_thread_ = std::thread([this] { TaskLoop(); });
+  }
 }
 
 void HubClient::Stop() {
@@ -381,7 +480,15 @@ void HubClient::Stop() {
     stop_ = true;
   }
   wake_.notify_all();
+  task_wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (task_thread_.joinable()) task_thread_.join();
+  std::lock_guard lock(mutex_);
+  if (!tasks_.empty()) {
+    Log(LogLevel::kWarning, std::to_string(tasks_.size()) +
+                                " tasks from the hub dropped unrun: the agent is stopping");
+    tasks_.clear();
+  }
 }
 
 bool HubClient::stopping() const {
@@ -397,6 +504,35 @@ bool HubClient::WaitFor(milliseconds delay) {
 
 void HubClient::Log(LogLevel level, const std::string& message) const {
   if (options_.log) options_.log(level, message);
+}
+
+void HubClient::TaskLoop() {
+  for (;;) {
+    wire::Task task;
+    {
+      std::unique_lock lock(mutex_);
+      task_wake_.wait(lock, [this] { return stop_ || !tasks_.empty(); });
+      if (stop_) return;
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    Log(LogLevel::kInfo, "task " + task.id + " (" + std::string(wire::TaskKindName(task.kind)) +
+                             (task.check.empty() ? "" : " " + task.check) +
+                             (task.dry_run ? ", dry run" : "") + ") from hub: running");
+    Result<wire::TaskResult> result = options_.on_task(task);
+    std::string reply;
+    if (result.ok()) {
+      result->id = task.id;
+      Log(LogLevel::kInfo, "task " + task.id + ": " + result->outcome);
+      reply = wire::Encode(*result);
+    } else {
+      Log(LogLevel::kWarning, "task " + task.id + " failed: " + result.status().message());
+      reply = wire::Encode(
+          wire::Error{std::string(kTaskFailed), result.status().message(), task.id});
+    }
+    std::lock_guard lock(mutex_);
+    replies_.push_back(std::move(reply));
+  }
 }
 
 void HubClient::Loop() {

@@ -22,8 +22,12 @@ constexpr const char* kSummary =
     "packs: built-in bundle names, pack files or directories, or pack objects); without one,\n"
     "from the config kept in the state directory, else the built-in iec62443 bundle, report\n"
     "only. The extension socket serves SQL to `vigil sql --connect SOCKET` and tables to\n"
-    "extension processes. With --hub it sends the outbox to the hub (items are deleted only once\n"
-    "the hub acknowledged them) and answers its live queries, reconnecting with backoff.\n"
+    "extension processes. With --hub (instead of --config) it sends the outbox to the hub (items\n"
+    "are deleted only once the hub acknowledged them), answers its live queries and runs its\n"
+    "tasks, reconnecting with backoff; it runs the config the hub publishes, signed by the key\n"
+    "pinned at enrolment (an unsigned or mis-signed one is refused, and vigil_agent says why),\n"
+    "and until the hub's arrives the hub's last one kept in the state directory, else the\n"
+    "built-in default.\n"
     "SIGTERM/SIGINT stop it after the current step; SIGHUP reloads --config.\n"
     "\n"
     "Exit status: 0 stopped cleanly (with --once: every check passes), 1 with --once: a check\n"
@@ -44,7 +48,7 @@ int RunDaemon(const std::vector<std::string>& args) {
   FlagSet flags("vigil daemon [OPTIONS]", kSummary);
   flags.Value("state-dir", "DIR", "Where the store, results log and socket live", kDefaultStateDir);
   flags.Value("root", "DIR", "Read and repair the host under DIR instead of /", "/");
-  flags.Value("config", "FILE", "The node's config (JSON); SIGHUP reloads it");
+  flags.Value("config", "FILE", "The node's config (JSON), without --hub; SIGHUP reloads it");
   flags.Value("cycle", "DURATION", "Time between cycles (100ms at least)", "15s");
   flags.Value("host-identifier", "NAME", "The node's name in results (default: its hostname)");
   flags.Value("timeout", "DURATION", "Time limit per statement", "10s");
@@ -113,6 +117,10 @@ int RunDaemon(const std::vector<std::string>& args) {
   }
   if (!options.hub_ca_file.empty() && !options.hub_fingerprint.empty()) {
     return usage("give --ca-file or --hub-fingerprint, not both");
+  }
+  if (options.config_path && !options.hub_url.empty()) {
+    return usage("give --config FILE or --hub URL, not both: with a hub the node runs the "
+                 "config the hub publishes");
   }
   auto level = ParseLogLevel(*flags.Get("log-level"));
   if (!level.ok()) return usage(level.status().message());

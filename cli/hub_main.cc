@@ -18,10 +18,13 @@
 
 #include "cli/flags.h"
 #include "engine/audit/chain.h"
+#include "server/config_service.h"
 #include "server/credentials.h"
 #include "server/fleet_service.h"
 #include "server/hub.h"
 #include "server/hub_store.h"
+#include "server/signing_key.h"
+#include "server/task_service.h"
 
 namespace {
 
@@ -189,18 +192,68 @@ int RunServe(const std::vector<std::string>& args) {
   if (!store.ok()) return fail(store.status());
   Result<std::string> secret = server::LoadOrCreateEnrollSecret(options.state_dir);
   if (!secret.ok()) return fail(secret.status());
+  Result<vigil::SigningKey> signing_key = server::LoadOrCreateHubSigningKey(options.state_dir);
+  if (!signing_key.ok()) return fail(signing_key.status());
+  Result<std::unique_ptr<server::ConfigService>> configs = server::ConfigService::Open(
+      **store, std::move(*signing_key), options.state_dir + "/config-work");
+  if (!configs.ok()) return fail(configs.status());
+  server::ConfigService& config = **configs;
+
+  // The fleet and the task service call each other: the fleet reaches the tasks through this
+  // pointer, set before the hub takes its first connection.
+  server::TaskService* task_service = nullptr;
   server::FleetOptions fleet_options;
   fleet_options.enroll_secret = std::move(*secret);
+  fleet_options.hub_public_key = config.public_key();
+  fleet_options.config_version = [&config] { return config.current_version(); };
+  fleet_options.config_message = [&config](std::string_view host, std::string_view hostname) {
+    return config.MessageFor(host, hostname);
+  };
+  fleet_options.roles_for = [&config](std::string_view host, std::string_view hostname) {
+    return config.RolesFor(host, hostname);
+  };
+  fleet_options.on_task_result = [&task_service](std::string_view host,
+                                                 const vigil::wire::TaskResult& result) {
+    if (task_service) task_service->OnTaskResult(host, result);
+  };
+  fleet_options.on_online = [&task_service](std::string_view host) {
+    if (task_service) task_service->OnNodeOnline(host);
+  };
   Result<std::unique_ptr<server::FleetService>> fleet =
       server::FleetService::Create(**store, std::move(fleet_options));
   if (!fleet.ok()) return fail(fleet.status());
-  options.agent_sessions = (*fleet)->SessionFactory();
+  server::FleetService& fleet_service = **fleet;
+  config.OnChange([&fleet_service](uint64_t version) {
+    const size_t sent = fleet_service.ConfigChanged();
+    std::cerr << "vigil-hub: config version " << version << " is current; sent to " << sent
+              << " online node(s)\n";
+  });
+
+  server::TaskSeams seams;
+  server::HubStore& hub_store = **store;
+  seams.failing_nodes = [&hub_store](std::string_view check) {
+    return server::NodesFailing(hub_store, check);
+  };
+  seams.resolve_target = [&fleet_service](std::string_view target) {
+    return fleet_service.ResolveTarget(target);
+  };
+  seams.send = [&fleet_service](std::string_view node, const std::string& frame) {
+    return fleet_service.SendToNode(node, frame);
+  };
+  Result<std::unique_ptr<server::TaskService>> tasks =
+      server::OpenTaskService(hub_store, std::move(seams));
+  if (!tasks.ok()) return fail(tasks.status());
+  task_service = tasks->get();
+
+  options.agent_sessions = fleet_service.SessionFactory();
   options.store = store->get();
-  options.fleet = fleet->get();
-  options.fleet_metrics = &(*fleet)->metrics();
+  options.fleet = &fleet_service;
+  options.fleet_metrics = &fleet_service.metrics();
+  options.api_services.config = &config;
+  options.api_services.tasks = task_service;
   const std::string secret_file = options.state_dir + "/enroll_secret";
 
-  // Declared after the fleet and the store, so it is gone before them.
+  // Declared after the store, the config, the fleet and the tasks, so it is gone before them.
   server::Hub hub(std::move(options));
   if (Status s = hub.Start(); !s.ok()) return fail(s);
   std::cout << "listening " << hub.url() << "\n";

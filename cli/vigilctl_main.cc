@@ -30,10 +30,20 @@ constexpr const char* kUsage =
     "  query SQL                  Run SQL on the fleet (--target, --wait; rows as they come)\n"
     "  campaigns [--json]         Recent live queries with their totals\n"
     "  results CAMPAIGN           A live query's stored answers (--json, --csv)\n"
+    "  report iec62443            The fleet's IEC 62443 report (--format text|json|csv|html,\n"
+    "                             --output FILE, --at TIME)\n"
+    "  remediate CHECK            Repair CHECK on the nodes failing it (--target, --dry-run,\n"
+    "                             --batch N, --max-failures N, --no-wait, --verbose)\n"
+    "  task package-upgrade       Upgrade packages on nodes (--packages a,b, --target, ...)\n"
+    "  tasks [show ID]            Recent remediations and tasks, or one task's node outcomes\n"
     "  audit verify               Verify the hub's audit chain (exit 1 when broken)\n"
     "  tokens create --role R     Make a token (viewer, analyst, operator, admin) (admin)\n"
     "  tokens list                List tokens (admin)\n"
     "  tokens revoke ID           Revoke a token (admin)\n"
+    "  config publish DIR         Validate and publish fleet.yaml and its packs (admin)\n"
+    "  config history             Published config versions (admin)\n"
+    "  config diff A B            What changed between two versions (admin)\n"
+    "  config rollback V          Publish version V's files again as a new version (admin)\n"
     "\n"
     "Connection options (before or after COMMAND):\n"
     "  --hub URL                  The hub (default $VIGIL_HUB, else https://127.0.0.1:8443)\n"
@@ -256,8 +266,13 @@ int main(int argc, char** argv) {
   if (command == "query") return RunQuery(rest);
   if (command == "campaigns") return RunCampaigns(rest);
   if (command == "results") return RunResults(rest);
+  if (command == "report") return RunReport(rest);
+  if (command == "remediate") return RunRemediate(rest);
+  if (command == "task") return RunTaskCommand(rest);
+  if (command == "tasks") return RunTasks(rest);
   if (command == "audit") return RunAudit(rest);
   if (command == "tokens") return RunTokens(rest);
+  if (command == "config") return RunConfig(rest);
   std::cerr << "vigilctl: unknown command '" << command << "'\n\n" << kUsage;
   return kExitUsage;
 }

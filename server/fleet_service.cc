@@ -286,9 +286,19 @@ void FleetService::Log(std::string_view line) const {
 }
 
 Status FleetService::Recover() {
+  const int64_t now = Now();
+  // Connections the last hub process did not see end (it was killed) ended when their nodes
+  // were last heard from: reports for a past time must not show them connected since.
+  VIGIL_ASSIGN_OR_RETURN(std::vector<NodeRecord> nodes, store_.ListNodes());
+  for (const NodeRecord& node : nodes) {
+    VIGIL_ASSIGN_OR_RETURN(NodePresence presence, store_.PresenceAt(node.host_identifier, now));
+    if (presence.online) {
+      VIGIL_RETURN_IF_ERROR(store_.RecordDisconnected(
+          node.host_identifier, std::max(presence.since_ms, node.last_seen * 1000)));
+    }
+  }
   VIGIL_ASSIGN_OR_RETURN(std::vector<CampaignRecord> campaigns,
                          store_.ListCampaigns(kRecoverCampaigns));
-  const int64_t now = Now();
   for (CampaignRecord& record : campaigns) {
     if (record.finished) continue;
     if (record.deadline <= now) {
@@ -428,20 +438,25 @@ Status FleetService::RemoveNode(std::string_view host_identifier) {
   return Status::Ok();
 }
 
+Result<std::vector<std::string>> FleetService::ResolveTarget(std::string_view text) const {
+  VIGIL_ASSIGN_OR_RETURN(Target target, ParseTarget(text));
+  VIGIL_ASSIGN_OR_RETURN(std::vector<NodeRecord> nodes, store_.ListNodes());
+  std::vector<std::string> hosts;
+  for (const NodeRecord& node : nodes) {  // ListNodes is in host identifier order
+    if (Matches(target, node, [&] { return RolesOf(node); })) {
+      hosts.push_back(node.host_identifier);
+    }
+  }
+  return hosts;
+}
+
 Result<CampaignRecord> FleetService::StartCampaign(const CampaignSpec& spec) {
   if (Trim(spec.sql).empty()) return Status::InvalidArgument("campaign: the SQL is empty");
   if (spec.timeout_ms == 0) return Status::InvalidArgument("campaign: timeout_ms must be > 0");
   if (spec.deadline_ms == 0) return Status::InvalidArgument("campaign: deadline_ms must be > 0");
   if (spec.max_rows == 0) return Status::InvalidArgument("campaign: max_rows must be > 0");
-  VIGIL_ASSIGN_OR_RETURN(Target target, ParseTarget(spec.target));
-
-  VIGIL_ASSIGN_OR_RETURN(std::vector<NodeRecord> nodes, store_.ListNodes());
   CampaignRecord record;
-  for (const NodeRecord& node : nodes) {
-    if (Matches(target, node, [&] { return RolesOf(node); })) {
-      record.expected.push_back(node.host_identifier);
-    }
-  }
+  VIGIL_ASSIGN_OR_RETURN(record.expected, ResolveTarget(spec.target));
   if (record.expected.size() > options_.max_campaign_nodes) {
     return Status::ResourceExhausted(
         "campaign target \"" + spec.target + "\" matches " +

@@ -110,6 +110,10 @@ class FleetService : public Fleet {
   // gets its `config` message now (the others on their next hello). Returns how many were sent.
   size_t ConfigChanged();
 
+  // The enrolled nodes a campaign target ("all", globs, "role:NAME", comma lists) matches, in
+  // host identifier order. InvalidArgument for a malformed target.
+  Result<std::vector<std::string>> ResolveTarget(std::string_view target) const;
+
   // Hands `frame` to the node's connection: Unavailable when it is not online or its send
   // queue is full (tasks).
   Status SendToNode(std::string_view host_identifier, std::string frame);

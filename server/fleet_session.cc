@@ -38,10 +38,13 @@ class FleetService::Session : public AgentSession {
   void OnClose() override {
     // A connection replaced by a newer one (or a removed node) leaves the node's record alone.
     if (host_.empty() || !fleet_.SetOffline(host_, channel_->id())) return;
-    if (Status status = fleet_.store_.TouchNode(host_, fleet_.Now() / 1000,
-                                                channel_->remote_address());
+    const int64_t now = fleet_.Now();
+    if (Status status = fleet_.store_.TouchNode(host_, now / 1000, channel_->remote_address());
         !status.ok()) {
       fleet_.Log("node '" + host_ + "': storing last_seen failed: " + status.ToString());
+    }
+    if (Status status = fleet_.store_.RecordDisconnected(host_, now); !status.ok()) {
+      fleet_.Log("node '" + host_ + "': storing its disconnection failed: " + status.ToString());
     }
   }
 
@@ -206,6 +209,7 @@ void FleetService::Session::OnHello(wire::Hello& hello) {
     node.roles = fleet_.options_.roles_for(host, node.hostname);
   }
   node.config_version = hello.config_version;
+  if (hello.cycle_ms && *hello.cycle_ms > 0) node.cycle_ms = *hello.cycle_ms;
   node.last_seen = now / 1000;
   node.remote_address = channel_->remote_address();
   if (Status status = store.PutNode(node); !status.ok()) {
@@ -214,6 +218,10 @@ void FleetService::Session::OnHello(wire::Hello& hello) {
     return;
   }
   if (enrolling.owns_lock()) enrolling.unlock();
+  if (Status status = store.RecordConnected(host, now); !status.ok()) {
+    fleet_.metrics_.store_errors.fetch_add(1, std::memory_order_relaxed);
+    fleet_.Log("node '" + host + "': storing its connection failed: " + status.ToString());
+  }
   if (welcome.node_key) {
     fleet_.metrics_.nodes_enrolled.fetch_add(1, std::memory_order_relaxed);
     fleet_.Log("node '" + host + "' enrolled from " + channel_->remote_address());

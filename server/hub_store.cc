@@ -5,7 +5,13 @@
 //   campaigns  EncodeSeq(N) -> campaign "q_N"
 //   answers    CAMPAIGN_ID NUL HOST -> answer
 //   evidence   HOST NUL EncodeSeq(seq) -> item, as sent
+//              NUL-led keys: what is derived from the items (server/internal/hub_evidence.h)
 //   meta       "campaign_counter", "token_counter" -> decimal
+//              "config/" EncodeSeq(V) -> config version V without its files
+//              "config_files/" EncodeSeq(V) -> {path: content} of version V
+//              "config_current" -> decimal: the current version
+//              "task/" EncodeSeq(N) -> task t_N, "task_node/" EncodeSeq(N) NUL HOST -> its node,
+//              "task_counter" -> decimal
 #include "server/hub_store.h"
 
 #include <rapidjson/document.h>
@@ -18,6 +24,7 @@
 #include <mutex>
 
 #include "engine/store/store.h"
+#include "server/internal/hub_evidence.h"
 
 namespace vigil::server {
 
@@ -159,6 +166,7 @@ std::string EncodeNode(const NodeRecord& n) {
       .Uint("config_version", n.config_version)
       .Str("remote_address", n.remote_address)
       .Uint("acked_seq", n.acked_seq)
+      .Uint("cycle_ms", n.cycle_ms)
       .Done();
 }
 
@@ -286,6 +294,7 @@ Result<NodeRecord> DecodeNode(std::string_view text, std::string_view key) {
   in.Uint("config_version", n.config_version);
   in.Str("remote_address", n.remote_address);
   in.Uint("acked_seq", n.acked_seq);
+  in.Uint("cycle_ms", n.cycle_ms);
   if (!in.status().ok()) return in.status();
   return n;
 }
@@ -363,10 +372,163 @@ Result<AnswerRecord> DecodeAnswer(std::string_view text, std::string_view where)
   return a;
 }
 
+// ---- tasks: "task/" EncodeSeq(N) -> task t_N; "task_node/" EncodeSeq(N) NUL HOST -> node of
+// t_N; "task_counter" (kMeta).
+
+constexpr std::string_view kTaskPrefix = "task/";
+constexpr std::string_view kTaskNodePrefix = "task_node/";
+constexpr char kTaskCounter[] = "task_counter";
+
+// "t_N" -> N (N >= 1); nullopt for anything else.
+std::optional<uint64_t> TaskNumber(std::string_view id) {
+  if (!id.starts_with("t_") || id.size() < 3 || id[2] == '0') return std::nullopt;
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(id.data() + 2, id.data() + id.size(), n);
+  if (ec != std::errc() || end != id.data() + id.size()) return std::nullopt;
+  return n;
+}
+
+std::string EncodeTask(const TaskRecord& t) {
+  return JsonOut()
+      .Str("id", t.id)
+      .Str("kind", t.kind)
+      .Str("check", t.check)
+      .Strs("packages", t.packages)
+      .Bool("dry_run", t.dry_run)
+      .Str("target", t.target)
+      .Uint("batch", t.batch)
+      .Uint("max_failures", t.max_failures)
+      .Int("node_timeout_ms", t.node_timeout_ms)
+      .Str("created_by", t.created_by)
+      .Int("created_at", t.created_at)
+      .Str("status", t.status)
+      .Int("finished_at", t.finished_at)
+      .Strs("nodes", t.nodes)
+      .Done();
+}
+
+Result<TaskRecord> DecodeTask(std::string_view text, std::string_view id) {
+  TaskRecord t;
+  JsonIn in(text, "task record " + std::string(id));
+  in.Str("id", t.id);
+  in.Str("kind", t.kind);
+  in.Str("check", t.check);
+  in.Strs("packages", t.packages);
+  in.Bool("dry_run", t.dry_run);
+  in.Str("target", t.target);
+  in.Uint("batch", t.batch);
+  in.Uint("max_failures", t.max_failures);
+  in.Int("node_timeout_ms", t.node_timeout_ms);
+  in.Str("created_by", t.created_by);
+  in.Int("created_at", t.created_at);
+  in.Str("status", t.status);
+  in.Int("finished_at", t.finished_at);
+  in.Strs("nodes", t.nodes);
+  if (!in.status().ok()) return in.status();
+  return t;
+}
+
+std::string EncodeTaskNode(const TaskNodeRecord& n) {
+  return JsonOut()
+      .Str("task_id", n.task_id)
+      .Str("host_identifier", n.host_identifier)
+      .Uint("batch", n.batch)
+      .Str("state", n.state)
+      .Bool("offline", n.offline)
+      .Int("sent_at", n.sent_at)
+      .Int("answered_at", n.answered_at)
+      .Str("outcome", n.outcome)
+      .Str("result_json", n.result_json)
+      .Done();
+}
+
+Result<TaskNodeRecord> DecodeTaskNode(std::string_view text, std::string_view where) {
+  TaskNodeRecord n;
+  JsonIn in(text, "task node record " + std::string(where));
+  in.Str("task_id", n.task_id);
+  in.Str("host_identifier", n.host_identifier);
+  in.Uint("batch", n.batch);
+  in.Str("state", n.state);
+  in.Bool("offline", n.offline);
+  in.Int("sent_at", n.sent_at);
+  in.Int("answered_at", n.answered_at);
+  in.Str("outcome", n.outcome);
+  in.Str("result_json", n.result_json);
+  if (!in.status().ok()) return in.status();
+  return n;
+}
+
+// ---- config versions: the record without its files, and the files apart, so that listing
+// the history does not read every version's packs.
+
+constexpr std::string_view kConfigPrefix = "config/";
+constexpr std::string_view kConfigFilesPrefix = "config_files/";
+constexpr char kConfigCurrent[] = "config_current";
+
+std::string EncodeConfigVersion(const ConfigVersionRecord& c) {
+  return JsonOut()
+      .Uint("version", c.version)
+      .Int("published_at", c.published_at)
+      .Str("published_by", c.published_by)
+      .Str("digest", c.digest)
+      .Str("note", c.note)
+      .Strs("paths", c.paths)
+      .Done();
+}
+
+std::string EncodeConfigFiles(const std::map<std::string, std::string>& files) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  for (const auto& [path, content] : files) {
+    w.Key(path.data(), static_cast<rapidjson::SizeType>(path.size()));
+    w.String(content.data(), static_cast<rapidjson::SizeType>(content.size()));
+  }
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+Result<ConfigVersionRecord> DecodeConfigVersion(std::string_view text, uint64_t version) {
+  ConfigVersionRecord c;
+  JsonIn in(text, "config version " + std::to_string(version));
+  in.Uint("version", c.version);
+  in.Int("published_at", c.published_at);
+  in.Str("published_by", c.published_by);
+  in.Str("digest", c.digest);
+  in.Str("note", c.note);
+  in.Strs("paths", c.paths);
+  if (in.status().ok() && c.version != version) {
+    in.Fail("says it is version " + std::to_string(c.version));
+  }
+  if (!in.status().ok()) return in.status();
+  return c;
+}
+
+Result<std::map<std::string, std::string>> DecodeConfigFiles(std::string_view text,
+                                                             uint64_t version) {
+  const std::string where = "hub store: the files of config version " + std::to_string(version);
+  rapidjson::Document doc;
+  doc.Parse(text.data(), text.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    return Status::Corruption(where + " are not a JSON object");
+  }
+  std::map<std::string, std::string> files;
+  for (const auto& member : doc.GetObject()) {
+    if (!member.value.IsString()) {
+      return Status::Corruption(where + ": \"" +
+                                std::string(member.name.GetString(), member.name.GetStringLength()) +
+                                "\" is not a string");
+    }
+    files.emplace(std::string(member.name.GetString(), member.name.GetStringLength()),
+                  std::string(member.value.GetString(), member.value.GetStringLength()));
+  }
+  return files;
+}
+
 class EmbeddedHubStore final : public HubStore {
  public:
   explicit EmbeddedHubStore(std::unique_ptr<store::Store> store)
-      : store_(std::move(store)), audit_(*store_) {}
+      : store_(std::move(store)), audit_(*store_), evidence_(*store_) {}
 
   Status PutNode(const NodeRecord& node) override {
     VIGIL_RETURN_IF_ERROR(CheckIdentifier("a node's host identifier", node.host_identifier));
@@ -621,14 +783,17 @@ class EmbeddedHubStore final : public HubStore {
     const uint64_t last_seq = first_seq + (items_json.size() - 1);
     if (last_seq <= node->acked_seq) return ack;  // all sent before
     std::vector<Mutation> batch;
+    std::vector<std::string_view> fresh;
     const std::string prefix = Joined(host_identifier, "");
     for (size_t i = 0; i < items_json.size(); ++i) {
       const uint64_t seq = first_seq + i;
       if (seq <= node->acked_seq) continue;
       batch.push_back(
           Mutation::Put(Family::kEvidence, prefix + store::EncodeSeq(seq), items_json[i]));
+      fresh.push_back(items_json[i]);
       ++ack.stored;
     }
+    VIGIL_RETURN_IF_ERROR(evidence_.Index(host_identifier, fresh, batch));
     node->acked_seq = last_seq;
     batch.push_back(
         Mutation::Put(Family::kNodes, Cat(kNodePrefix, host_identifier), EncodeNode(*node)));
@@ -657,6 +822,226 @@ class EmbeddedHubStore final : public HubStore {
           return visit(*seq, value);
         }));
     return bad_key;
+  }
+
+  Status PutConfigVersion(const ConfigVersionRecord& record) override {
+    if (record.version == 0) return Status::InvalidArgument("config versions start at 1, not 0");
+    std::lock_guard lock(config_mutex_);
+    // The greatest config/ key: "config/" sorts before "config_current" and "config_files/",
+    // so look backwards from the end of the config/ range.
+    uint64_t newest = 0;
+    Status bad_key;
+    const std::string end = std::string(kConfigPrefix) + std::string(8, '\xff');
+    VIGIL_RETURN_IF_ERROR(store_->ScanBackward(
+        Family::kMeta, std::string_view(end), [&](std::string_view key, std::string_view) {
+          if (!key.starts_with(kConfigPrefix)) return false;
+          auto seq = store::DecodeSeq(key.substr(kConfigPrefix.size()));
+          if (!seq) {
+            bad_key = Status::Corruption("hub store: a config version key is not a number");
+          } else {
+            newest = *seq;
+          }
+          return false;
+        }));
+    VIGIL_RETURN_IF_ERROR(bad_key);
+    if (record.version <= newest) {
+      return Status::FailedPrecondition("config version " + std::to_string(record.version) +
+                                        " is not above the newest stored one, " +
+                                        std::to_string(newest));
+    }
+    ConfigVersionRecord stored = record;
+    stored.paths.clear();
+    for (const auto& [path, content] : record.files) stored.paths.push_back(path);
+    const std::string seq = store::EncodeSeq(record.version);
+    std::vector<Mutation> batch;
+    batch.push_back(Mutation::Put(Family::kMeta, Cat(kConfigFilesPrefix, seq),
+                                  EncodeConfigFiles(record.files)));
+    batch.push_back(
+        Mutation::Put(Family::kMeta, Cat(kConfigPrefix, seq), EncodeConfigVersion(stored)));
+    batch.push_back(Mutation::Put(Family::kMeta, kConfigCurrent, std::to_string(record.version)));
+    return store_->Write(batch);
+  }
+
+  Result<std::optional<ConfigVersionRecord>> GetConfigVersion(uint64_t version) const override {
+    const std::string seq = store::EncodeSeq(version);
+    VIGIL_ASSIGN_OR_RETURN(auto value, store_->Get(Family::kMeta, Cat(kConfigPrefix, seq)));
+    if (!value) return std::optional<ConfigVersionRecord>();
+    VIGIL_ASSIGN_OR_RETURN(ConfigVersionRecord record, DecodeConfigVersion(*value, version));
+    VIGIL_ASSIGN_OR_RETURN(auto files, store_->Get(Family::kMeta, Cat(kConfigFilesPrefix, seq)));
+    if (!files) {
+      return Status::Corruption("hub store: config version " + std::to_string(version) +
+                                " has no files");
+    }
+    VIGIL_ASSIGN_OR_RETURN(record.files, DecodeConfigFiles(*files, version));
+    return std::optional<ConfigVersionRecord>(std::move(record));
+  }
+
+  Result<std::vector<ConfigVersionRecord>> ListConfigVersions() const override {
+    std::vector<ConfigVersionRecord> versions;
+    Status decoded;
+    const std::string end = std::string(kConfigPrefix) + std::string(8, '\xff');
+    VIGIL_RETURN_IF_ERROR(store_->ScanBackward(
+        Family::kMeta, std::string_view(end), [&](std::string_view key, std::string_view value) {
+          if (!key.starts_with(kConfigPrefix)) return false;
+          auto seq = store::DecodeSeq(key.substr(kConfigPrefix.size()));
+          if (!seq) {
+            decoded = Status::Corruption("hub store: a config version key is not a number");
+            return false;
+          }
+          auto record = DecodeConfigVersion(value, *seq);
+          if (!record.ok()) {
+            decoded = record.status();
+            return false;
+          }
+          versions.push_back(*std::move(record));
+          return true;
+        }));
+    VIGIL_RETURN_IF_ERROR(decoded);
+    return versions;
+  }
+
+  Result<uint64_t> CurrentConfigVersion() const override {
+    VIGIL_ASSIGN_OR_RETURN(auto value, store_->Get(Family::kMeta, kConfigCurrent));
+    if (!value) return uint64_t{0};
+    auto parsed = ParseCounter(*value);
+    if (!parsed) {
+      return Status::Corruption("hub store: the current config version is \"" + *value +
+                                "\", not a number");
+    }
+    return *parsed;
+  }
+
+  Status LatestVerdicts(
+      const std::function<bool(std::string_view host_identifier,
+                               const std::vector<VerdictSummary>& verdicts)>& visit)
+      const override {
+    return evidence_.LatestVerdicts(visit);
+  }
+
+  Result<std::optional<std::string>> LatestVerdictJson(std::string_view host_identifier,
+                                                       std::string_view check) const override {
+    VIGIL_RETURN_IF_ERROR(CheckIdentifier("a node's host identifier", host_identifier));
+    return evidence_.LatestVerdictJson(host_identifier, check);
+  }
+
+  Status VerdictHistory(
+      std::string_view host_identifier, int64_t from, int64_t to,
+      const std::function<bool(const VerdictHistoryEntry& entry)>& visit) const override {
+    return evidence_.VerdictHistory(host_identifier, from, to, visit);
+  }
+
+  Status VerdictDays(
+      int64_t from, int64_t to,
+      const std::function<bool(const VerdictDayCounts& counts)>& visit) const override {
+    return evidence_.VerdictDays(from, to, visit);
+  }
+
+  Result<std::optional<AuditHeadRecord>> AuditHead(
+      std::string_view host_identifier) const override {
+    VIGIL_RETURN_IF_ERROR(CheckIdentifier("a node's host identifier", host_identifier));
+    return evidence_.AuditHead(host_identifier);
+  }
+
+  Status RecordConnected(std::string_view host_identifier, int64_t unix_ms) override {
+    VIGIL_RETURN_IF_ERROR(CheckIdentifier("a node's host identifier", host_identifier));
+    return evidence_.RecordConnection(host_identifier, unix_ms, true);
+  }
+
+  Status RecordDisconnected(std::string_view host_identifier, int64_t unix_ms) override {
+    VIGIL_RETURN_IF_ERROR(CheckIdentifier("a node's host identifier", host_identifier));
+    return evidence_.RecordConnection(host_identifier, unix_ms, false);
+  }
+
+  Result<NodePresence> PresenceAt(std::string_view host_identifier,
+                                  int64_t unix_ms) const override {
+    VIGIL_RETURN_IF_ERROR(CheckIdentifier("a node's host identifier", host_identifier));
+    return evidence_.PresenceAt(host_identifier, unix_ms);
+  }
+
+  // ---- tasks
+
+  Result<std::string> NextTaskId() override {
+    std::lock_guard lock(tasks_mutex_);
+    std::vector<Mutation> batch;
+    VIGIL_ASSIGN_OR_RETURN(uint64_t n, NextCounter(kTaskCounter, batch));
+    VIGIL_RETURN_IF_ERROR(store_->Write(batch));
+    return "t_" + std::to_string(n);
+  }
+
+  Status PutTask(const TaskRecord& task, const std::vector<TaskNodeRecord>& nodes) override {
+    auto n = TaskNumber(task.id);
+    if (!n) {
+      return Status::InvalidArgument("task id \"" + task.id +
+                                     "\" is not one NextTaskId() gives (t_N)");
+    }
+    const std::string seq = store::EncodeSeq(*n);
+    std::vector<Mutation> batch;
+    batch.push_back(Mutation::Put(Family::kMeta, Cat(kTaskPrefix, seq), EncodeTask(task)));
+    for (const TaskNodeRecord& node : nodes) {
+      if (node.task_id != task.id) {
+        return Status::InvalidArgument("task node record of " + node.task_id + " given with " +
+                                       task.id);
+      }
+      VIGIL_RETURN_IF_ERROR(CheckIdentifier("a task node's host identifier", node.host_identifier));
+      batch.push_back(Mutation::Put(Family::kMeta,
+                                    Joined(Cat(kTaskNodePrefix, seq), node.host_identifier),
+                                    EncodeTaskNode(node)));
+    }
+    return store_->Write(batch);
+  }
+
+  Result<std::optional<TaskRecord>> GetTask(std::string_view id) const override {
+    auto n = TaskNumber(id);
+    if (!n) return std::optional<TaskRecord>();
+    VIGIL_ASSIGN_OR_RETURN(auto value,
+                           store_->Get(Family::kMeta, Cat(kTaskPrefix, store::EncodeSeq(*n))));
+    if (!value) return std::optional<TaskRecord>();
+    VIGIL_ASSIGN_OR_RETURN(TaskRecord task, DecodeTask(*value, id));
+    return std::optional<TaskRecord>(std::move(task));
+  }
+
+  Result<std::vector<TaskRecord>> ListTasks(size_t limit) const override {
+    std::vector<TaskRecord> tasks;
+    if (limit == 0) return tasks;
+    Status decoded;
+    const std::string end = std::string(kTaskPrefix) + std::string(8, '\xff');
+    VIGIL_RETURN_IF_ERROR(store_->ScanBackward(
+        Family::kMeta, std::string_view(end), [&](std::string_view key, std::string_view value) {
+          if (!key.starts_with(kTaskPrefix)) return false;
+          const std::string id =
+              "t_" + std::to_string(store::DecodeSeq(key.substr(kTaskPrefix.size())).value_or(0));
+          auto task = DecodeTask(value, id);
+          if (!task.ok()) {
+            decoded = task.status();
+            return false;
+          }
+          tasks.push_back(*std::move(task));
+          return tasks.size() < limit;
+        }));
+    VIGIL_RETURN_IF_ERROR(decoded);
+    return tasks;
+  }
+
+  Result<std::vector<TaskNodeRecord>> TaskNodes(std::string_view task_id) const override {
+    std::vector<TaskNodeRecord> nodes;
+    auto n = TaskNumber(task_id);
+    if (!n) return nodes;
+    const std::string prefix = Joined(Cat(kTaskNodePrefix, store::EncodeSeq(*n)), "");
+    Status decoded;
+    VIGIL_RETURN_IF_ERROR(
+        store_->Scan(Family::kMeta, prefix, [&](std::string_view key, std::string_view value) {
+          if (!key.starts_with(prefix)) return false;
+          auto node = DecodeTaskNode(
+              value, Cat(Cat(task_id, " of node "), key.substr(prefix.size())));
+          if (!node.ok()) {
+            decoded = node.status();
+            return false;
+          }
+          nodes.push_back(*std::move(node));
+          return true;
+        }));
+    VIGIL_RETURN_IF_ERROR(decoded);
+    return nodes;
   }
 
   audit::AuditChain& audit() override { return audit_; }
@@ -695,11 +1080,14 @@ class EmbeddedHubStore final : public HubStore {
 
   const std::unique_ptr<store::Store> store_;
   audit::AuditChain audit_;
+  internal::EvidenceIndex evidence_;  // its Index() runs under the node's stripe
   // Read-modify-writes of one node (PutNode, TouchNode, StoreEvidence) or one answer hold the
   // stripe of its key, so that different nodes do not wait on each other's synced writes.
   mutable std::array<std::mutex, 64> stripes_;
   std::mutex tokens_mutex_;     // PutToken: the token counter and the hash index
   std::mutex campaigns_mutex_;  // NextCampaignId
+  std::mutex tasks_mutex_;      // NextTaskId
+  std::mutex config_mutex_;     // PutConfigVersion: the newest version and the current one
 };
 
 }  // namespace

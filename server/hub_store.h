@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,6 +44,7 @@ struct NodeRecord {
   uint64_t config_version = 0;
   std::string remote_address;      // of the last connection
   uint64_t acked_seq = 0;          // the highest evidence seq stored (see StoreEvidence)
+  uint64_t cycle_ms = 15000;       // the agent's check cycle (its hello's cycle_ms)
   friend bool operator==(const NodeRecord&, const NodeRecord&) = default;
 };
 
@@ -98,6 +100,103 @@ struct EvidenceAck {
   uint64_t stored = 0;     // items of this call that were new
 };
 
+// One verdict of one node as the fleet report needs it: the check, what it evidences, its
+// status and when the node ran it. The full item (with the violating rows) is
+// LatestVerdictJson()'s.
+struct VerdictSummary {
+  std::string check;
+  std::string pack;
+  std::vector<std::string> sr;  // "SR 1.1", ...
+  int sl = 1;
+  std::string status;  // pass, fail, error, not_applicable, fixed (PROTOCOL.md, "Verdict")
+  int64_t time = 0;    // unix seconds: the verdict's `time`
+  friend bool operator==(const VerdictSummary&, const VerdictSummary&) = default;
+};
+
+// One entry of the verdict history: a verdict a node sent (each once, however often its batch
+// was sent).
+struct VerdictHistoryEntry {
+  std::string host_identifier;
+  VerdictSummary verdict;
+  friend bool operator==(const VerdictHistoryEntry&, const VerdictHistoryEntry&) = default;
+};
+
+// One node's verdicts sent in one UTC day: of each check's latest verdict, if it was sent that
+// day, how many passed (or were fixed), failed and errored. The fleet report's trend sums them.
+struct VerdictDayCounts {
+  int64_t day = 0;  // unix seconds of the day's start (00:00 UTC)
+  std::string host_identifier;
+  int pass = 0;
+  int fail = 0;
+  int error = 0;
+  friend bool operator==(const VerdictDayCounts&, const VerdictDayCounts&) = default;
+};
+
+// The last audit-chain head a node sent (its `audit_head` items), and whether a head ever
+// contradicted the one before it: a seq that went back (a truncated chain) or the same seq
+// with another hash (a rewritten one). The flag stays once raised.
+struct AuditHeadRecord {
+  uint64_t seq = 0;
+  std::string hash;
+  bool flagged = false;
+  std::string reason;  // why flagged, e.g. "audit chain went back from seq 12 to seq 7"
+  friend bool operator==(const AuditHeadRecord&, const AuditHeadRecord&) = default;
+};
+
+// Whether a node was connected at a time, from RecordConnected/RecordDisconnected.
+struct NodePresence {
+  bool known = false;   // any connection event at or before the time
+  bool online = false;  // the last such event was a connect
+  int64_t since_ms = 0; // unix milliseconds of that event
+};
+
+// One published version of the fleet config (DESIGN.md, "The hub", Config): fleet.yaml and its
+// pack files as the admin sent them. Versions are 1, 2, 3, ...; a rollback is a new version.
+struct ConfigVersionRecord {
+  uint64_t version = 0;
+  int64_t published_at = 0;  // unix milliseconds
+  std::string published_by;  // a token id, or "local"
+  std::string digest;        // SHA-256 hex over the files (ConfigService's)
+  std::string note;          // "" or "rollback to 3"
+  std::vector<std::string> paths;            // the files' paths, sorted
+  std::map<std::string, std::string> files;  // path -> content; empty in ListConfigVersions()
+  friend bool operator==(const ConfigVersionRecord&, const ConfigVersionRecord&) = default;
+};
+
+// A task dispatched to nodes (server/task_service.h): the enforcer of a check, or a package
+// upgrade, sent in batches.
+struct TaskRecord {
+  std::string id;      // "t_" + decimal counter, increasing
+  std::string kind;    // "enforce" or "package_upgrade" (PROTOCOL.md `task`)
+  std::string check;   // enforce: the check; "" otherwise
+  std::vector<std::string> packages;  // package_upgrade: the packages; empty: every one
+  bool dry_run = false;
+  std::string target;  // as given ("" for every node the kind picks)
+  uint64_t batch = 10;         // nodes sent at once
+  uint64_t max_failures = 0;   // failures tolerated; one more stops the dispatch
+  int64_t node_timeout_ms = 600'000;  // a sent node that has not answered by then timed out
+  std::string created_by;      // token id
+  int64_t created_at = 0;      // unix milliseconds
+  std::string status = "running";  // running, done, stopped_on_failures
+  int64_t finished_at = 0;     // unix milliseconds; 0 while running
+  std::vector<std::string> nodes;  // host identifiers, in dispatch order
+  friend bool operator==(const TaskRecord&, const TaskRecord&) = default;
+};
+
+// Where one node of a task stands.
+struct TaskNodeRecord {
+  std::string task_id;
+  std::string host_identifier;
+  uint64_t batch = 0;            // which batch (0, 1, ...) the node belongs to
+  std::string state = "pending";  // pending, sent, answered, timed_out, skipped
+  bool offline = false;          // its batch came while it was offline (sent on reconnect)
+  int64_t sent_at = 0;           // unix milliseconds: sent, or (offline) when its batch came
+  int64_t answered_at = 0;       // unix milliseconds
+  std::string outcome;           // the task_result's (applied, planned, ...); "timed_out"
+  std::string result_json;       // the task_result message as the node sent it
+  friend bool operator==(const TaskNodeRecord&, const TaskNodeRecord&) = default;
+};
+
 class HubStore {
  public:
   virtual ~HubStore() = default;
@@ -150,6 +249,67 @@ class HubStore {
   virtual Status ReadEvidence(
       std::string_view host_identifier, uint64_t after,
       const std::function<bool(uint64_t seq, std::string_view item_json)>& visit) const = 0;
+
+  // --- verdicts and audit heads, kept by StoreEvidence() in the same write as the items: for
+  // each `verdict` item the node's latest verdict of that check (the newest by `time`, the
+  // later item on a tie) and a history entry keyed by (time, node, check), so a batch stored
+  // twice does not add entries twice, and the node's VerdictDayCounts of each day whose latest
+  // verdicts changed; for each `audit_head` item the node's head (see AuditHeadRecord). An item that is not a well-formed verdict or head is kept as evidence
+  // but feeds neither.
+  //
+  // Visits each node's latest verdicts (in check order), nodes in host_identifier order, until
+  // `visit` returns false.
+  virtual Status LatestVerdicts(
+      const std::function<bool(std::string_view host_identifier,
+                               const std::vector<VerdictSummary>& verdicts)>& visit) const = 0;
+  // The latest `verdict` item of a node's check as sent (rows included); nullopt when none.
+  virtual Result<std::optional<std::string>> LatestVerdictJson(std::string_view host_identifier,
+                                                               std::string_view check) const = 0;
+  // Visits the history entries with from <= time <= to (unix seconds) in time order (then node,
+  // then check), of one node or, when host_identifier is empty, of all, until `visit` returns
+  // false.
+  virtual Status VerdictHistory(
+      std::string_view host_identifier, int64_t from, int64_t to,
+      const std::function<bool(const VerdictHistoryEntry& entry)>& visit) const = 0;
+  // Visits the day counts of the days from the one holding `from` to the one holding `to` (unix
+  // seconds), day by day (nodes in host_identifier order), until `visit` returns false.
+  virtual Status VerdictDays(
+      int64_t from, int64_t to,
+      const std::function<bool(const VerdictDayCounts& counts)>& visit) const = 0;
+  // nullopt when the node never sent a head.
+  virtual Result<std::optional<AuditHeadRecord>> AuditHead(
+      std::string_view host_identifier) const = 0;
+
+  // --- connection intervals (the fleet session calls these), so that a report for a past
+  // time knows which nodes were connected then. Unix milliseconds.
+  virtual Status RecordConnected(std::string_view host_identifier, int64_t unix_ms) = 0;
+  virtual Status RecordDisconnected(std::string_view host_identifier, int64_t unix_ms) = 0;
+  // The last event at or before `unix_ms`.
+  virtual Result<NodePresence> PresenceAt(std::string_view host_identifier,
+                                          int64_t unix_ms) const = 0;
+
+  // --- config versions. PutConfigVersion stores the version (its paths are taken from its
+  // files) and makes it the current one in the same write. Its number must be above every
+  // stored version's (FailedPrecondition otherwise, naming both): versions only grow.
+  virtual Status PutConfigVersion(const ConfigVersionRecord& record) = 0;
+  // With its files; nullopt for a version never stored.
+  virtual Result<std::optional<ConfigVersionRecord>> GetConfigVersion(uint64_t version) const = 0;
+  // Newest first, without the files' contents (paths only).
+  virtual Result<std::vector<ConfigVersionRecord>> ListConfigVersions() const = 0;
+  // The current version; 0 when none was ever published.
+  virtual Result<uint64_t> CurrentConfigVersion() const = 0;
+
+  // --- tasks (server/task_service.h), synced like campaigns.
+  // Allocates the next task id ("t_1", "t_2", ...; never reused across restarts).
+  virtual Result<std::string> NextTaskId() = 0;
+  // Writes the task and the given node records in one write (InvalidArgument for an id
+  // NextTaskId() does not give, or a node record of another task).
+  virtual Status PutTask(const TaskRecord& task, const std::vector<TaskNodeRecord>& nodes) = 0;
+  virtual Result<std::optional<TaskRecord>> GetTask(std::string_view id) const = 0;
+  // Newest first, at most `limit`.
+  virtual Result<std::vector<TaskRecord>> ListTasks(size_t limit) const = 0;
+  // In host_identifier order.
+  virtual Result<std::vector<TaskNodeRecord>> TaskNodes(std::string_view task_id) const = 0;
 
   // --- the hub's audit chain: every action by a person (who, what, target).
   virtual audit::AuditChain& audit() = 0;

@@ -149,15 +149,31 @@ void WriteCounts(Writer& w, const std::map<std::string, int>& counts,
 
 std::string SrStatus(const Requirement& sr, const std::vector<const Verdict*>& verdicts,
                      int target_sl) {
+  std::vector<VerdictStatus> statuses;
+  statuses.reserve(verdicts.size());
+  for (const Verdict* v : verdicts) statuses.push_back(v->status);
+  return SrStatusOf(sr, statuses, target_sl);
+}
+
+std::string Join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i > 0 ? std::string(sep) : "") + items[i];
+  return out;
+}
+
+}  // namespace
+
+std::string SrStatusOf(const Requirement& sr, const std::vector<VerdictStatus>& statuses,
+                       int target_sl) {
   if (sr.coverage == Coverage::kOrganisational) return "organisational";
   if (sr.coverage == Coverage::kNotCovered) return "not_covered";
   if (sr.sl > target_sl) return "not_applicable";
   bool any = false, failed = false, errored = false;
-  for (const Verdict* v : verdicts) {
-    if (v->status == VerdictStatus::kNotApplicable) continue;
+  for (VerdictStatus status : statuses) {
+    if (status == VerdictStatus::kNotApplicable) continue;
     any = true;
-    failed |= v->status == VerdictStatus::kFail;
-    errored |= v->status == VerdictStatus::kError;
+    failed |= status == VerdictStatus::kFail;
+    errored |= status == VerdictStatus::kError;
   }
   if (!any) return "not_applicable";
   if (failed) return "fail";
@@ -171,14 +187,6 @@ std::string CsvCell(std::string_view s) {
   for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
 }
-
-std::string Join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) out += (i > 0 ? std::string(sep) : "") + items[i];
-  return out;
-}
-
-}  // namespace
 
 std::string VerdictJson(const Verdict& verdict) {
   rapidjson::StringBuffer buffer;

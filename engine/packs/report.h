@@ -5,6 +5,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/packs/catalog.h"
@@ -53,6 +54,15 @@ CheckReport BuildReport(const Catalog& catalog, const std::vector<Pack>& packs,
 std::string VerdictJson(const Verdict& verdict);
 // The canonical JSON of a list of verdicts: compact, fields in PROTOCOL.md order.
 std::string VerdictsJson(const std::vector<Verdict>& verdicts);
+
+// An SR's status on one host (PROTOCOL.md, "Check report"): organisational / not_covered from
+// its coverage, not_applicable above the target SL or when none of `statuses` (the verdicts of
+// the checks mapped to it) applies, else fail, error or pass. Shared with the fleet report.
+std::string SrStatusOf(const Requirement& sr, const std::vector<VerdictStatus>& statuses,
+                       int target_sl);
+
+// One CSV cell (RFC 4180): quoted when it holds a comma, quote or line break.
+std::string CsvCell(std::string_view text);
 
 std::string ReportJson(const CheckReport& report);
 std::string ReportText(const CheckReport& report, const Catalog& catalog);

@@ -491,6 +491,10 @@ void RenderWithoutChecks(std::string& out, const CheckReport& report) {
 
 }  // namespace
 
+std::string HtmlEscape(std::string_view text) { return Escape(text); }
+std::string HtmlBadge(std::string_view status) { return Badge(status); }
+std::string_view ReportStyleSheet() { return kStyle; }
+
 std::string ReportHtml(const CheckReport& report, const Catalog& catalog) {
   const std::string name = catalog.name.empty() ? std::string("Compliance") : catalog.name;
   std::map<std::string, const Verdict*> verdicts;  // by check id

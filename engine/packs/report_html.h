@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "engine/packs/catalog.h"
 #include "engine/packs/report.h"
@@ -15,5 +16,13 @@ namespace vigil::packs {
 // rows and remediation; the organisational and not-covered SRs with their notes; and the
 // evidence SHA-256. Every text taken from the report or the catalogue is HTML-escaped.
 std::string ReportHtml(const CheckReport& report, const Catalog& catalog);
+
+// The pieces the fleet report's page shares with this one, so both look alike.
+// `text` with & < > " ' escaped, for element content and attribute values.
+std::string HtmlEscape(std::string_view text);
+// A coloured status label: <span class="badge s-STATUS">status</span>.
+std::string HtmlBadge(std::string_view status);
+// The page's style sheet (for a <style> element).
+std::string_view ReportStyleSheet();
 
 }  // namespace vigil::packs

@@ -289,6 +289,15 @@ Hello DecodeHello(Fields& in) {
       m.roles.push_back(StringOf(role));
     }
   }
+  if (const rapidjson::Value* cycle = in.GetOptional("cycle_ms")) {
+    if (!cycle->IsUint64() || cycle->GetUint64() == 0) {
+      in.Fail("cycle_ms", "must be a whole number > 0 or null, not " +
+                              (cycle->IsNumber() ? "the number " + ToJson(*cycle)
+                                                 : JsonTypeName(*cycle)));
+    } else {
+      m.cycle_ms = cycle->GetUint64();
+    }
+  }
   return m;
 }
 
@@ -516,6 +525,7 @@ std::string Encode(const Hello& m) {
     for (const std::string& role : m.roles) out.Text(role);
     out.writer().EndArray();
   }
+  if (m.cycle_ms) out.Uint("cycle_ms", *m.cycle_ms);
   return out.Finish();
 }
 

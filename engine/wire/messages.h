@@ -56,6 +56,9 @@ struct Hello {
   // Optional: the roles the node's config gives it ({} when absent or null; left out when
   // empty). The hub keeps them for `role:NAME` campaign targets.
   std::vector<std::string> roles;
+  // Optional: the agent's check cycle in milliseconds (left out when absent). The hub keeps it
+  // on the node: evidence older than 3 cycles makes the node stale in the fleet report.
+  std::optional<uint64_t> cycle_ms;
   friend bool operator==(const Hello&, const Hello&) = default;
 };
 

@@ -268,6 +268,17 @@ TEST_F(DaemonTest, BadConfigIsRefusedNamingEveryProblem) {
   EXPECT_THAT(r.err, HasSubstr("nope"));
 }
 
+TEST_F(DaemonTest, ConfigFileAndHubTogetherAreAUsageError) {
+  TempDir root;
+  ProcessResult r =
+      Vigil({"daemon", "--once", "--state-dir", State(), "--root", root.path(), "--config",
+             Config(R"({"packs": ["iec62443"]})"), "--hub", "https://127.0.0.1:8443",
+             "--disable-extensions"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("give --config FILE or --hub URL, not both"));
+  EXPECT_FALSE(std::filesystem::exists(State())) << "refused before anything was opened";
+}
+
 TEST_F(DaemonTest, ABrokenConfigFileFallsBackToTheConfigKeptInTheStore) {
   TempDir root;
   root.WriteFile("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n");

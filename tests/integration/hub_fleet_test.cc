@@ -82,6 +82,7 @@ class HubFleetTest : public ::testing::Test {
     analyst_ = MakeToken("analyst");
     viewer_ = MakeToken("viewer");
     StartHub("127.0.0.1:0");
+    PublishRoles();
     for (const Agent& agent : kAgents) StartAgent(agent, secret_file_);
     ASSERT_TRUE(Eventually([&] { return OnlineNodes().size() == kAgents.size(); }, kLong))
         << Logs();
@@ -107,6 +108,26 @@ class HubFleetTest : public ::testing::Test {
     ASSERT_FALSE(secret_file_.empty());
   }
 
+  // The roles of kAgents, published as the fleet config (no packs: these tests ask live
+  // questions only). An agent gets its roles when it connects.
+  void PublishRoles() {
+    const std::string fleet = dir_.path() + "/fleet";
+    fs::create_directories(fleet);
+    std::ofstream(fleet + "/fleet.yaml") << R"(nodes:
+  - match: "node-[ab]"
+    roles: [historian]
+  - match: "*"
+    roles: [jump]
+roles:
+  historian:
+    packs: []
+  jump:
+    packs: []
+)";
+    ProcessResult published = Ctl({"config", "publish", fleet}, admin_);
+    ASSERT_EQ(published.exit_code, 0) << published.out << published.err;
+  }
+
   void StartAgent(const Agent& agent, const std::string& secret_file) {
     const std::string root = dir_.path() + "/roots/" + agent.id;
     if (!fs::exists(root)) {
@@ -117,13 +138,10 @@ class HubFleetTest : public ::testing::Test {
            root});
       ASSERT_EQ(copied.exit_code, 0) << copied.err;
     }
-    const std::string config = dir_.path() + "/" + agent.id + ".json";
-    std::ofstream(config) << R"({"roles": [")" << agent.role
-                          << R"("], "packs": [], "enforce": "off"})";
     agents_[agent.id] = std::make_unique<BackgroundProcess>(
         std::vector<std::string>{VIGIL_BIN, "daemon", "--state-dir",
-                                 dir_.path() + "/state/" + agent.id, "--root", root, "--config",
-                                 config, "--host-identifier", agent.id, "--cycle", "2s",
+                                 dir_.path() + "/state/" + agent.id, "--root", root,
+                                 "--host-identifier", agent.id, "--cycle", "2s",
                                  "--disable-extensions", "--hub", url_, "--hub-fingerprint",
                                  fingerprint_, "--enroll-secret-file", secret_file},
         "", dir_.path() + "/" + agent.id + ".log");

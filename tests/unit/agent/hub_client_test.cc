@@ -1,13 +1,15 @@
 // The agent's hub link against a real in-process hub (server::Hub over TLS with its self-signed
-// certificate). The hub's side of the protocol is played by a small session written here: this
-// tests the agent's client, not the fleet service.
+// certificate). The hub's side of the protocol is played by a small scripted session
+// (scripted_hub.h): this tests the agent's client, not the fleet service. The `config` message
+// is tested with the daemon in daemon_hub_config_test.cc.
 #include "agent/hub_client.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
-#include <map>
 #include <mutex>
 #include <thread>
 
@@ -21,6 +23,7 @@
 #include "server/hub.h"
 #include "tables/builtin.h"
 #include "tests/testing/sql_fixture.h"
+#include "tests/unit/agent/scripted_hub.h"
 
 namespace vigil::agent {
 namespace {
@@ -28,79 +31,9 @@ namespace {
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
-constexpr char kSecret[] = "enroll-s3cret";
-constexpr char kHubKey[] = "hub-ed25519-public-key";
-
-// What the fake hub saw and how it answers; shared by its sessions and the test.
-struct HubScript {
-  std::mutex mutex;
-  std::condition_variable changed;
-  bool auto_ack = true;
-  std::vector<wire::Hello> hellos;
-  std::vector<wire::Results> results;
-  std::vector<wire::QueryResult> answers;
-  std::vector<wire::Error> errors;
-  std::map<std::string, bool> keys;  // node keys issued
-  int issued = 0;
-  std::shared_ptr<server::AgentChannel> channel;  // of the last welcomed agent
-
-  // Waits until pred() (under the lock) or 10 s.
-  template <typename Pred>
-  bool WaitFor(Pred pred, std::chrono::milliseconds limit = 10s) {
-    std::unique_lock lock(mutex);
-    return changed.wait_for(lock, limit, pred);
-  }
-};
-
-class ScriptedSession : public server::AgentSession {
- public:
-  ScriptedSession(std::shared_ptr<HubScript> script, std::shared_ptr<server::AgentChannel> channel)
-      : script_(std::move(script)), channel_(std::move(channel)) {}
-
-  void OnMessage(std::string_view text) override {
-    wire::DecodeResult decoded = wire::Decode(text);
-    std::lock_guard lock(script_->mutex);
-    if (!decoded.ok()) {
-      script_->errors.push_back(decoded.error());
-    } else if (auto* hello = std::get_if<wire::Hello>(&decoded.message())) {
-      script_->hellos.push_back(*hello);
-      OnHello(*hello);
-    } else if (auto* results = std::get_if<wire::Results>(&decoded.message())) {
-      script_->results.push_back(*results);
-      if (script_->auto_ack) channel_->Send(wire::Encode(wire::Ack{results->last_seq()}));
-    } else if (auto* answer = std::get_if<wire::QueryResult>(&decoded.message())) {
-      script_->answers.push_back(*answer);
-    } else if (auto* error = std::get_if<wire::Error>(&decoded.message())) {
-      script_->errors.push_back(*error);
-    }
-    script_->changed.notify_all();
-  }
-
- private:
-  void OnHello(const wire::Hello& hello) {
-    wire::Welcome welcome;
-    welcome.hub_public_key = kHubKey;
-    welcome.server_time = "2026-11-26T00:00:00Z";
-    if (hello.node_key) {
-      if (!script_->keys.count(*hello.node_key)) {
-        channel_->Send(wire::Encode(
-            wire::Error{std::string(wire::kNodeInvalid), "unknown node key", ""}));
-        return;
-      }
-    } else if (hello.enroll_secret != kSecret) {
-      channel_->Send(wire::Encode(wire::Error{"enroll_refused", "wrong enroll secret", ""}));
-      return;
-    } else {
-      welcome.node_key = "node-key-" + std::to_string(++script_->issued);
-      script_->keys[*welcome.node_key] = true;
-    }
-    channel_->Send(wire::Encode(welcome));
-    script_->channel = channel_;
-  }
-
-  std::shared_ptr<HubScript> script_;
-  std::shared_ptr<server::AgentChannel> channel_;
-};
+using scripted::HubScript;
+using scripted::kHubKey;
+using scripted::kSecret;
 
 class HubClientTest : public ::testing::Test {
  protected:
@@ -130,17 +63,8 @@ class HubClientTest : public ::testing::Test {
   }
 
   void StartHub(uint16_t port) {
-    server::HubOptions options;
-    options.state_dir = hub_dir_.path();
-    options.port = port;
-    options.threads = 1;
-    std::shared_ptr<HubScript> script = script_;
-    options.agent_sessions = [script](std::shared_ptr<server::AgentChannel> channel) {
-      return std::make_unique<ScriptedSession>(script, std::move(channel));
-    };
-    hub_ = std::make_unique<server::Hub>(std::move(options));
-    Status started = hub_->Start();
-    ASSERT_TRUE(started.ok()) << started.message();
+    hub_ = scripted::StartScriptedHub(hub_dir_.path(), port, script_);
+    ASSERT_NE(hub_, nullptr);
   }
 
   HubClientOptions Options() {
@@ -448,6 +372,165 @@ TEST_F(HubClientTest, StopIsPromptWhileWaitingOutALongBackoff) {
   auto start = std::chrono::steady_clock::now();
   client_->Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+}
+
+// --- tasks
+
+// Holds on_task until Release(): a task that takes as long as the test wants.
+class TaskGate {
+ public:
+  void Enter(const std::string& id) {
+    std::unique_lock lock(mutex_);
+    entered_.push_back(id);
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return released_; });
+  }
+  bool WaitEntered(size_t n) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, 10s, [&] { return entered_.size() >= n; });
+  }
+  void Release() {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+    changed_.notify_all();
+  }
+  std::vector<std::string> entered() {
+    std::lock_guard lock(mutex_);
+    return entered_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::string> entered_;
+  bool released_ = false;
+};
+
+wire::Task EnforceTask(std::string id) {
+  wire::Task task;
+  task.id = std::move(id);
+  task.kind = wire::Task::Kind::kEnforce;
+  task.check = "ssh-root-login";
+  return task;
+}
+
+TEST_F(HubClientTest, TaskRunsOffTheReadingThreadWhileLiveQueriesAreAnswered) {
+  auto gate = std::make_shared<TaskGate>();
+  std::atomic<std::thread::id> task_thread{};
+  HubClientOptions options = Options();
+  options.on_task = [gate, &task_thread](const wire::Task& task) -> Result<wire::TaskResult> {
+    task_thread = std::this_thread::get_id();
+    gate->Enter(task.id);
+    if (task.id == "t-bad") return Status::Unavailable("apt-get is locked by another process");
+    wire::TaskResult result;
+    result.outcome = task.dry_run ? "planned" : "applied";
+    result.remediation = R"({"outcome":"applied","message":"set"})";
+    return result;
+  };
+  StartClient(options);
+  ASSERT_TRUE(Eventually([&] { return status_->counters().hub_connected; })) << Log();
+  ASSERT_TRUE(script_->Send(wire::Encode(EnforceTask("t1"))));
+  ASSERT_TRUE(gate->WaitEntered(1)) << Log();
+  EXPECT_NE(task_thread.load(), std::this_thread::get_id());
+
+  // The task is still running: a live query is answered all the same.
+  Push(wire::Query{"q1", "SELECT username FROM users WHERE uid = 0", 5000, 0});
+  ASSERT_TRUE(script_->WaitFor([&] { return script_->answers.size() == 1; })) << Log();
+  {
+    std::lock_guard lock(script_->mutex);
+    EXPECT_EQ(script_->answers[0].rows, (std::vector<Row>{{Value("root")}}));
+    EXPECT_TRUE(script_->task_results.empty());
+  }
+
+  wire::Task bad = EnforceTask("t-bad");
+  ASSERT_TRUE(script_->Send(wire::Encode(bad)));
+  gate->Release();
+  ASSERT_TRUE(script_->WaitFor([&] { return !script_->task_results.empty(); })) << Log();
+  ASSERT_TRUE(script_->WaitFor([&] {
+    return std::any_of(script_->errors.begin(), script_->errors.end(),
+                       [](const wire::Error& e) { return e.ref == "t-bad"; });
+  })) << Log();
+  std::lock_guard lock(script_->mutex);
+  ASSERT_EQ(script_->task_results.size(), 1u);
+  EXPECT_EQ(script_->task_results[0].id, "t1");
+  EXPECT_EQ(script_->task_results[0].outcome, "applied");
+  EXPECT_EQ(script_->task_results[0].remediation, R"({"outcome":"applied","message":"set"})");
+  const wire::Error& failed = script_->errors.back();
+  EXPECT_EQ(failed.code, kTaskFailed);
+  EXPECT_THAT(failed.message, HasSubstr("apt-get is locked"));
+  EXPECT_EQ(gate->entered(), (std::vector<std::string>{"t1", "t-bad"}));
+  EXPECT_EQ(script_->hellos.size(), 1u) << "the connection stayed up";
+}
+
+TEST_F(HubClientTest, TasksPastTheQueueBoundAreAnsweredBusy) {
+  auto gate = std::make_shared<TaskGate>();
+  HubClientOptions options = Options();
+  options.max_queued_tasks = 2;
+  options.on_task = [gate](const wire::Task& task) -> Result<wire::TaskResult> {
+    gate->Enter(task.id);
+    wire::TaskResult result;
+    result.outcome = "applied";
+    return result;
+  };
+  StartClient(options);
+  ASSERT_TRUE(Eventually([&] { return status_->counters().hub_connected; })) << Log();
+  ASSERT_TRUE(script_->Send(wire::Encode(EnforceTask("t1"))));
+  ASSERT_TRUE(gate->WaitEntered(1)) << Log();
+  // t1 runs; t2 and t3 wait; t4 finds the queue full.
+  for (const char* id : {"t2", "t3", "t4"}) ASSERT_TRUE(script_->Send(wire::Encode(EnforceTask(id))));
+  ASSERT_TRUE(script_->WaitFor([&] { return !script_->errors.empty(); })) << Log();
+  {
+    std::lock_guard lock(script_->mutex);
+    ASSERT_EQ(script_->errors.size(), 1u);
+    EXPECT_EQ(script_->errors[0].code, kBusy);
+    EXPECT_EQ(script_->errors[0].ref, "t4");
+  }
+  gate->Release();
+  ASSERT_TRUE(script_->WaitFor([&] { return script_->task_results.size() == 3; })) << Log();
+  std::lock_guard lock(script_->mutex);
+  std::vector<std::string> answered;
+  for (const wire::TaskResult& r : script_->task_results) answered.push_back(r.id);
+  EXPECT_EQ(answered, (std::vector<std::string>{"t1", "t2", "t3"})) << "one at a time, in order";
+  EXPECT_EQ(gate->entered(), answered);
+}
+
+TEST_F(HubClientTest, TaskWithoutAHandlerIsAnsweredUnsupported) {
+  StartClient(Options());
+  ASSERT_TRUE(Eventually([&] { return status_->counters().hub_connected; })) << Log();
+  ASSERT_TRUE(script_->Send(wire::Encode(EnforceTask("t9"))));
+  ASSERT_TRUE(script_->WaitFor([&] { return !script_->errors.empty(); })) << Log();
+  std::lock_guard lock(script_->mutex);
+  EXPECT_EQ(script_->errors[0].code, kTaskUnsupported);
+  EXPECT_EQ(script_->errors[0].ref, "t9");
+  EXPECT_TRUE(script_->task_results.empty());
+}
+
+TEST_F(HubClientTest, TaskAnswerMadeWhileDisconnectedIsSentOnTheNextConnection) {
+  auto gate = std::make_shared<TaskGate>();
+  HubClientOptions options = Options();
+  options.on_task = [gate](const wire::Task& task) -> Result<wire::TaskResult> {
+    gate->Enter(task.id);
+    wire::TaskResult result;
+    result.outcome = "planned";
+    return result;
+  };
+  StartClient(options);
+  ASSERT_TRUE(Eventually([&] { return status_->counters().hub_connected; })) << Log();
+  ASSERT_TRUE(script_->Send(wire::Encode(EnforceTask("t1"))));
+  ASSERT_TRUE(gate->WaitEntered(1)) << Log();
+  // The hub goes away while the task runs; the task ends with no connection to answer on.
+  const uint16_t port = hub_->port();
+  hub_->Stop();
+  ASSERT_TRUE(Eventually([&] { return !status_->counters().hub_connected; })) << Log();
+  gate->Release();
+  ASSERT_TRUE(Eventually([&] { return Log().find("task t1: planned") != std::string::npos; }))
+      << Log();
+  StartHub(port);
+  ASSERT_TRUE(script_->WaitFor([&] { return !script_->task_results.empty(); })) << Log();
+  std::lock_guard lock(script_->mutex);
+  EXPECT_EQ(script_->hellos.size(), 2u);
+  EXPECT_EQ(script_->task_results[0].id, "t1");
+  EXPECT_EQ(script_->task_results[0].outcome, "planned");
 }
 
 // --- the daemon with a hub

@@ -78,11 +78,11 @@ std::vector<Message> Samples() {
   upgrade.args["reboot"] = packs::Param::One("false");
   return {
       Hello{"hist-01", "hist-01.plant", "Debian GNU/Linux 12", "0.1.0", "s3cret", std::nullopt, 0,
-            1, {}},
+            1, {}, std::nullopt},
       Hello{"hist-01", "hist-01.plant", "Debian GNU/Linux 12", "0.1.0", std::nullopt, "nk-1", 7,
-            1234, {}},
+            1234, {}, std::nullopt},
       Hello{"hist-01", "hist-01.plant", "Debian GNU/Linux 12", "0.1.0", std::nullopt, "nk-1", 7,
-            1234, {"historian", "dmz \"edge\""}},
+            1234, {"historian", "dmz \"edge\""}, 60000},
       Welcome{"nk-1", "MCowBQYDK2VwAyEA", "2026-11-25T17:02:00Z"},
       Welcome{std::nullopt, "MCowBQYDK2VwAyEA", "2026-11-25T17:02:00Z"},
       Config{ConfigText("c2ln"), 7, "c2ln"},
@@ -183,10 +183,17 @@ TEST(WireMessagesTest, HelloRolesAreOptional) {
   EXPECT_EQ(std::get<Hello>(Decoded(base + R"(,"roles":["historian","web"]})")).roles,
             (std::vector<std::string>{"historian", "web"}));
   // Left out when empty, so a hub that predates roles reads the same text as before.
-  EXPECT_THAT(Encode(Hello{"h", "h", "o", "1", std::nullopt, "k", 0, 0, {}}),
+  EXPECT_THAT(Encode(Hello{"h", "h", "o", "1", std::nullopt, "k", 0, 0, {}, std::nullopt}),
               ::testing::Not(HasSubstr("roles")));
-  EXPECT_THAT(Encode(Hello{"h", "h", "o", "1", std::nullopt, "k", 0, 0, {"web"}}),
+  EXPECT_THAT(Encode(Hello{"h", "h", "o", "1", std::nullopt, "k", 0, 0, {"web"}, std::nullopt}),
               HasSubstr(R"("roles":["web"])"));
+  // cycle_ms is optional too, and left out when absent; 0 is not a cycle.
+  EXPECT_EQ(std::get<Hello>(Decoded(base + "}")).cycle_ms, std::nullopt);
+  EXPECT_EQ(std::get<Hello>(Decoded(base + R"(,"cycle_ms":30000})")).cycle_ms, 30000u);
+  EXPECT_THAT(Encode(Hello{"h", "h", "o", "1", std::nullopt, "k", 0, 0, {}, std::nullopt}),
+              ::testing::Not(HasSubstr("cycle_ms")));
+  EXPECT_EQ(Refused(base + R"(,"cycle_ms":0})").message,
+            R"(hello: field "cycle_ms" must be a whole number > 0 or null, not the number 0)");
 
   Error error = Refused(base + R"(,"roles":"historian"})");
   EXPECT_EQ(error.code, kMalformed);
@@ -201,7 +208,7 @@ TEST(WireMessagesTest, UnknownFieldsAreIgnored) {
       R"({"v":1,"future":{"deep":[1,2,{"x":null}]},"type":"hello","host_identifier":"h",
           "hostname":"h.local","os":"Linux","vigil_version":"0.2.0","node_key":"k",
           "config_version":3,"outbox_next_seq":9,"capabilities":["zstd"]})"));
-  EXPECT_EQ(hello, (Hello{"h", "h.local", "Linux", "0.2.0", std::nullopt, "k", 3, 9, {}}));
+  EXPECT_EQ(hello, (Hello{"h", "h.local", "Linux", "0.2.0", std::nullopt, "k", 3, 9, {}, std::nullopt}));
   auto item = std::get<Results>(
       Decoded(R"({"type":"results","v":1,"seq":5,"items":[{"kind":"verdict","new_field":true}]})"));
   ASSERT_EQ(item.items.size(), 1u);

@@ -1,0 +1,168 @@
+// The fleet IEC 62443 report at scale (issue 7, "Speed"): N nodes x 100 checks of verdicts,
+// written once through the HubStore interface into a real embedded store in a temporary
+// directory (each node one `results` batch, as agents send them), then the report loaded from
+// the store, built and rendered. Target: under 2 s for 10,000 nodes (JSON and HTML).
+//
+//   fleet_report_bench --benchmark_filter=/10000
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include "engine/packs/catalog.h"
+#include "packs/bundle.h"
+#include "server/fleet_report.h"
+#include "server/hub_store.h"
+
+namespace {
+
+using namespace vigil;
+
+constexpr int kChecks = 100;
+constexpr int64_t kNow = 1795626120;  // 2026-11-25T17:02:00Z
+
+const packs::Catalog& Catalog() {
+  static const packs::Catalog catalog = [] {
+    packs::Bundle bundle;
+    if (!packs::AddBuiltinBundle("iec62443", bundle) || !bundle.catalog) std::abort();
+    auto parsed = packs::ParseCatalog(bundle.catalog_name, *bundle.catalog);
+    if (!parsed.ok()) std::abort();
+    return *parsed;
+  }();
+  return catalog;
+}
+
+struct Fleet {
+  std::string dir;
+  std::unique_ptr<server::HubStore> store;
+  ~Fleet() {
+    store.reset();
+    std::error_code error;
+    std::filesystem::remove_all(dir, error);
+    if (error) std::cerr << "cannot remove " << dir << ": " << error.message() << "\n";
+  }
+};
+
+// One store per fleet size, filled on first use (not timed); main() removes them.
+std::map<int, std::unique_ptr<Fleet>>& Fleets() {
+  static std::map<int, std::unique_ptr<Fleet>> fleets;
+  return fleets;
+}
+
+server::HubStore& FleetOf(int nodes) {
+  auto& fleet = Fleets()[nodes];
+  if (fleet) return *fleet->store;
+  fleet = std::make_unique<Fleet>();
+  char tmpl[] = "/tmp/vigil-fleet-bench-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) std::abort();
+  fleet->dir = tmpl;
+  auto store = server::OpenEmbeddedHubStore(fleet->dir + "/store");
+  if (!store.ok()) std::abort();
+  fleet->store = std::move(*store);
+
+  std::vector<std::string> machine;
+  for (const packs::Requirement& sr : Catalog().srs) {
+    if (sr.coverage == packs::Coverage::kMachine || sr.coverage == packs::Coverage::kDetectOnly) {
+      machine.push_back(sr.id);
+    }
+  }
+  const auto begin = std::chrono::steady_clock::now();
+  for (int n = 0; n < nodes; ++n) {
+    server::NodeRecord node;
+    node.host_identifier = "node-" + std::to_string(100000 + n);
+    node.hostname = node.host_identifier + ".plant.example";
+    node.roles = {"iec62443"};
+    node.key_hash = "kh-" + node.host_identifier;
+    node.last_seen = kNow - (n % 10 == 0 ? 3600 : 5);  // every tenth node went silent
+    if (!fleet->store->PutNode(node).ok()) std::abort();
+    std::vector<std::string> items;
+    items.reserve(kChecks);
+    for (int c = 0; c < kChecks; ++c) {
+      const bool fails = (n + c) % 17 == 0;
+      const std::string& sr = machine[static_cast<size_t>(c) % machine.size()];
+      items.push_back(
+          R"({"kind":"verdict","check":"check-)" + std::to_string(c) +
+          R"(","pack":"iec62443-bench","sr":[")" + sr + R"("],"sl":)" + std::to_string(1 + c % 2) +
+          R"(,"status":")" + (fails ? "fail" : "pass") + R"(","rows":)" +
+          (fails ? R"([{"path":"/etc/ssh/sshd_config","line":3}])" : "[]") +
+          R"(,"rows_total":)" + (fails ? "1" : "0") +
+          R"(,"error":null,"duration_ms":0.4,"time":"2026-11-25T17:01:00Z","enforcer":null,)"
+          R"("remediation":null})");
+    }
+    if (!fleet->store->StoreEvidence(node.host_identifier, 1, items).ok()) std::abort();
+  }
+  std::cerr << "stored " << nodes << " nodes x " << kChecks << " verdicts in "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count()
+            << " s\n";
+  return *fleet->store;
+}
+
+server::FleetReport Report(server::HubStore& store, std::vector<std::string> online) {
+  server::FleetReportLoad load;
+  load.now = kNow;
+  load.online = std::move(online);
+  auto input = server::LoadFleetReportInput(store, Catalog(), load);
+  if (!input.ok()) std::abort();
+  return server::BuildFleetReport(*input);
+}
+
+std::vector<std::string> Online(int nodes) {
+  std::vector<std::string> online;
+  for (int n = 0; n < nodes; ++n) {
+    if (n % 10 != 0) online.push_back("node-" + std::to_string(100000 + n));
+  }
+  return online;
+}
+
+void BM_FleetReportBuild(benchmark::State& state) {
+  const int nodes = static_cast<int>(state.range(0));
+  server::HubStore& store = FleetOf(nodes);
+  const std::vector<std::string> online = Online(nodes);
+  for (auto _ : state) benchmark::DoNotOptimize(Report(store, online));
+  state.counters["verdicts"] = static_cast<double>(nodes) * kChecks;
+}
+
+void BM_FleetReportJson(benchmark::State& state) {
+  const int nodes = static_cast<int>(state.range(0));
+  server::HubStore& store = FleetOf(nodes);
+  const std::vector<std::string> online = Online(nodes);
+  size_t bytes = 0;
+  for (auto _ : state) {
+    std::string json = server::FleetReportJson(Report(store, online));
+    bytes = json.size();
+    benchmark::DoNotOptimize(json);
+  }
+  state.counters["bytes"] = static_cast<double>(bytes);
+}
+
+void BM_FleetReportHtml(benchmark::State& state) {
+  const int nodes = static_cast<int>(state.range(0));
+  server::HubStore& store = FleetOf(nodes);
+  const std::vector<std::string> online = Online(nodes);
+  size_t bytes = 0;
+  for (auto _ : state) {
+    std::string html = server::FleetReportHtml(Report(store, online));
+    bytes = html.size();
+    benchmark::DoNotOptimize(html);
+  }
+  state.counters["bytes"] = static_cast<double>(bytes);
+}
+
+BENCHMARK(BM_FleetReportBuild)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FleetReportJson)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FleetReportHtml)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  Fleets().clear();
+  return 0;
+}
