@@ -1,5 +1,6 @@
 #include "agent/schedule.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace vigil::agent {
@@ -69,7 +70,9 @@ Result<std::unique_ptr<Schedule>> Schedule::Open(store::Store& store,
 }
 
 std::chrono::seconds Schedule::Splay(const ScheduledItem& item) {
-  const long long window = item.interval.count() / 10;
+  // At most a minute, whatever the interval: a node's first evidence (a daily check's too) is
+  // complete within a minute of its start, and a fleet started at once still spreads out.
+  const long long window = std::min<long long>(item.interval.count() / 10, kMaxSplay.count());
   if (window <= 0) return std::chrono::seconds(0);
   return std::chrono::seconds(static_cast<long long>(NameHash(item.name) % (window + 1)));
 }

@@ -37,7 +37,9 @@ class Schedule {
   static Result<std::unique_ptr<Schedule>> Open(store::Store& store,
                                                 std::chrono::seconds deny_for = std::chrono::hours(1));
 
-  // The splay of an item: a fixed fraction (up to 10%) of its interval, from its name.
+  // The splay of an item: a fixed delay from its name, up to a tenth of its interval and never
+  // more than kMaxSplay.
+  static constexpr std::chrono::seconds kMaxSplay{60};
   static std::chrono::seconds Splay(const ScheduledItem& item);
 
   // The items due at `now`, in the order given: never run and past their splay since

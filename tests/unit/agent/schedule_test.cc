@@ -46,6 +46,14 @@ TEST_F(ScheduleTest, SplayIsFixedPerNameAndWithinATenthOfTheInterval) {
     splays.insert(Schedule::Splay({"q" + std::to_string(i), seconds(600)}).count());
   }
   EXPECT_GT(splays.size(), 10u);
+  // A daily item starts within the first minute too.
+  std::set<long long> daily;
+  for (int i = 0; i < 20; ++i) {
+    const auto splay = Schedule::Splay({"d" + std::to_string(i), seconds(86400)});
+    EXPECT_LE(splay, Schedule::kMaxSplay);
+    daily.insert(splay.count());
+  }
+  EXPECT_GT(daily.size(), 10u);
 }
 
 TEST_F(ScheduleTest, ItemsRunAfterTheirSplayThenEveryInterval) {
