@@ -6,6 +6,7 @@
 #include "engine/packs/catalog.h"
 #include "packs/bundle.h"
 #include "server/api.h"
+#include "server/config_service.h"
 #include "server/fleet_report.h"
 #include "server/internal/api_common.h"
 
@@ -33,7 +34,8 @@ HttpResponse Api::Report(std::string_view query) {
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-  FleetReportLoad load{.at = std::nullopt, .now = now, .online = {}};
+  FleetReportLoad load;
+  load.now = now;
   for (const auto& [name, value] : *params) {
     if (name == "format") {
       if (value != "json" && value != "html" && value != "csv" && value != "text") {
@@ -51,6 +53,11 @@ HttpResponse Api::Report(std::string_view query) {
   const Result<packs::Catalog>& catalog = BuiltinCatalog();
   if (!catalog.ok()) return internal::StatusResponse(catalog.status());
   if (!load.at) load.online = fleet_.OnlineNodes();
+  if (services_.config != nullptr) {
+    load.checks_of = [config = services_.config](const NodeRecord& node) {
+      return config->ChecksFor(node.host_identifier, node.hostname);
+    };
+  }
   Result<FleetReportInput> input = LoadFleetReportInput(store_, *catalog, load);
   if (!input.ok()) return internal::StatusResponse(input.status());
   const FleetReport report = BuildFleetReport(*input);

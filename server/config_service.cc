@@ -1,6 +1,7 @@
 #include "server/config_service.h"
 
 #include <fcntl.h>
+#include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <stdlib.h>
@@ -245,6 +246,7 @@ Result<uint64_t> ConfigService::Install(ConfigVersionRecord record, FleetDefinit
     version_ = record.version;
     fleet_ = std::move(shared);
     messages_.clear();
+    checks_.clear();
     listeners = listeners_;
   }
   // The version is current (stored and in memory) from here on, even if the audit fails.
@@ -316,6 +318,50 @@ Result<std::optional<std::string>> ConfigService::MessageFor(std::string_view ho
     if (version_ == version) messages_[index] = message;
   }
   return std::optional<std::string>(*message);
+}
+
+Result<std::optional<std::set<std::string>>> ConfigService::ChecksFor(
+    std::string_view host_identifier, std::string_view hostname) const {
+  using Checks = std::optional<std::set<std::string>>;
+  uint64_t version = 0;
+  std::shared_ptr<const FleetDefinition> fleet;
+  {
+    std::lock_guard lock(mutex_);
+    version = version_;
+    fleet = fleet_;
+  }
+  if (!fleet) return Checks();
+  const NodeRule* rule = MatchNode(*fleet, host_identifier, hostname);
+  if (rule == nullptr) return Checks(std::set<std::string>());
+  const size_t index = static_cast<size_t>(rule - fleet->nodes.data());
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = checks_.find(index); version_ == version && it != checks_.end()) {
+      return Checks(*it->second);
+    }
+  }
+  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> message, MessageFor(host_identifier, hostname));
+  auto checks = std::make_shared<std::set<std::string>>();
+  if (message) {
+    rapidjson::Document doc;
+    doc.Parse(message->data(), message->size());
+    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("packs") ||
+        !doc["packs"].IsArray()) {
+      return Status::Internal("the config message of version " + std::to_string(version) +
+                              " has no packs array");
+    }
+    for (const auto& pack : doc["packs"].GetArray()) {
+      if (!pack.IsObject() || !pack.HasMember("checks") || !pack["checks"].IsObject()) continue;
+      for (const auto& check : pack["checks"].GetObject()) {
+        checks->emplace(check.name.GetString(), check.name.GetStringLength());
+      }
+    }
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (version_ == version) checks_[index] = checks;
+  }
+  return Checks(*checks);
 }
 
 std::vector<std::string> ConfigService::RolesFor(std::string_view host_identifier,

@@ -26,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -90,6 +91,12 @@ class ConfigService {
   // The node's roles under the current version (empty when none matches).
   std::vector<std::string> RolesFor(std::string_view host_identifier,
                                     std::string_view hostname) const;
+  // The ids of the checks the node runs under the current version (its roles' packs); nullopt
+  // when nothing is published, an empty set when no rule matches it. Cached per rule, like
+  // MessageFor. The fleet report counts only these: a check a node no longer runs is not
+  // evidence about it any more.
+  Result<std::optional<std::set<std::string>>> ChecksFor(std::string_view host_identifier,
+                                                         std::string_view hostname) const;
   // The SR catalogue of the current version (JSON text), nullopt when none.
   std::optional<std::string> Catalog() const;
   // Called on the publishing thread after a version became current (publish or rollback).
@@ -124,6 +131,7 @@ class ConfigService {
   uint64_t version_ = 0;
   std::shared_ptr<const FleetDefinition> fleet_;
   mutable std::map<size_t, std::shared_ptr<const std::string>> messages_;
+  mutable std::map<size_t, std::shared_ptr<const std::set<std::string>>> checks_;  // by rule
   std::vector<std::function<void(uint64_t)>> listeners_;
   mutable uint64_t rendered_ = 0;
 };

@@ -342,10 +342,26 @@ Result<FleetReportInput> LoadFleetReportInput(const HubStore& store, const packs
   }
 
   if (!historical) {
+    std::vector<std::optional<std::set<std::string>>> runs(in.nodes.size());
+    if (load.checks_of) {
+      for (const NodeRecord& record : records) {
+        auto it = index.find(record.host_identifier);
+        if (it == index.end()) continue;
+        VIGIL_ASSIGN_OR_RETURN(runs[it->second], load.checks_of(record));
+      }
+    }
     VIGIL_RETURN_IF_ERROR(store.LatestVerdicts(
         [&](std::string_view host, const std::vector<VerdictSummary>& verdicts) {
           auto it = index.find(std::string(host));
-          if (it != index.end()) in.nodes[it->second].verdicts = verdicts;
+          if (it == index.end()) return true;
+          const std::optional<std::set<std::string>>& checks = runs[it->second];
+          if (!checks) {
+            in.nodes[it->second].verdicts = verdicts;
+            return true;
+          }
+          for (const VerdictSummary& v : verdicts) {
+            if (checks->count(v.check)) in.nodes[it->second].verdicts.push_back(v);
+          }
           return true;
         }));
   } else {

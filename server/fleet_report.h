@@ -17,8 +17,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -151,6 +153,9 @@ struct FleetReportLoad {
   std::vector<std::string> online;  // the nodes connected now (Fleet::OnlineNodes())
   int default_target_sl = 2;
   int trend_days = 30;
+  // The checks a node runs now (ConfigService::ChecksFor); a report for now counts only their
+  // verdicts. Empty, or nullopt for a node: every stored verdict counts.
+  std::function<Result<std::optional<std::set<std::string>>>(const NodeRecord& node)> checks_of;
 };
 
 // The enrolled nodes (at `at`: those enrolled by then) with their latest verdicts, presence and

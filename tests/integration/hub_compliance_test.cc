@@ -374,5 +374,62 @@ TEST_F(HubComplianceTest, ANodeSilentForThreeCyclesIsStale) {
   EXPECT_FALSE((*NodeIn(report, "node-weak"))["stale"].GetBool());
 }
 
+TEST_F(HubComplianceTest, WithTheHubAwayAnAgentKeepsRepairingAndItsEvidenceArrivesAfter) {
+  // Version 2: node-mixed repairs its SSH root login by itself (enforce: auto).
+  const std::string fleet = dir_.path() + "/fleet2";
+  fs::create_directories(fleet + "/packs");
+  std::ofstream(fleet + "/fleet.yaml") << R"(nodes:
+  - match: "node-mixed"
+    roles: [ssh-guard]
+  - match: "node-*"
+    roles: [iec62443]
+roles:
+  ssh-guard:
+    packs: [packs/ssh-guard.json]
+    enforce: auto
+  iec62443:
+    packs: [iec62443]
+    enforce: off
+)";
+  std::ofstream(fleet + "/packs/ssh-guard.json") << R"({"name": "ssh-guard", "checks": {
+  "guard-ssh-root-login": {"sr": ["SR 1.1"], "sl": 1,
+    "description": "The SSH server does not accept logins as root.",
+    "query": "SELECT keyword, value, file FROM sshd_config WHERE keyword = 'permitrootlogin' AND match = '' AND lower(value) <> 'no'",
+    "enforce": {"action": "sshd.set", "with": {"key": "PermitRootLogin", "value": "no"}}}}})";
+  ProcessResult published = Ctl({"config", "publish", fleet}, admin_);
+  ASSERT_EQ(published.exit_code, 0) << published.out << published.err;
+  const std::string sshd = Root("node-mixed") + "/etc/ssh/sshd_config";
+  auto repaired = [&] {
+    const std::string text = ReadFile(sshd);
+    return text.find("PermitRootLogin no") != std::string::npos &&
+           text.find("PermitRootLogin yes") == std::string::npos;
+  };
+  ASSERT_TRUE(Eventually(repaired, kLong)) << ReadFile(sshd) << Logs();
+
+  // The hub goes away; someone sets the weak value again by hand; the agent repairs it alone.
+  const std::string listen = "127.0.0.1:" + std::to_string(hub_->port());
+  hub_->Terminate();
+  const std::string weak = ReadFile(std::string(VIGIL_SOURCE_DIR) +
+                                    "/tests/fixtures/hosts/iec-weak/etc/ssh/sshd_config");
+  std::ofstream(sshd, std::ios::trunc) << weak;
+  ASSERT_FALSE(repaired());
+  ASSERT_TRUE(Eventually(repaired, kLong)) << ReadFile(sshd) << Logs();
+
+  // Back online: the outbox drains, the check passes in the report, the node's chain is whole.
+  StartHub(listen);
+  EXPECT_TRUE(Eventually([&] { return AgentStatus("node-mixed", "outbox_depth") == "0"; }, kLong))
+      << Logs();
+  EXPECT_TRUE(Eventually(
+      [&] {
+        rapidjson::Document report = Report();
+        const rapidjson::Value* node = NodeIn(report, "node-mixed");
+        return node != nullptr && (*node)["checks"].HasMember("pass") &&
+               FailingChecks(*node).empty() && !(*node)["audit"]["flagged"].GetBool() &&
+               (*node)["audit"]["seq"].GetUint64() >= 2;  // the two repairs
+      },
+      kLong))
+      << Ctl({"report", "iec62443", "--format", "json"}, viewer_).out << Logs();
+}
+
 }  // namespace
 }  // namespace vigil
