@@ -85,6 +85,12 @@ HttpResponse Api::PublishConfig(const TokenRecord& caller, const HttpRequest& re
   if (!outcome->problems.empty()) {
     const uint64_t current = services_.config->current_version();
     const size_t n = outcome->problems.size();
+    // A refused publish is an action too: who tried, what (the files' digest), how it failed.
+    if (Status s = Audit(caller, "config.publish_rejected", ConfigDigest(*files),
+                         "{\"problems\":" + std::to_string(n) + "}");
+        !s.ok()) {
+      return StatusResponse(s);
+    }
     w.Key("error");
     w.StartObject();
     w.Key("code");

@@ -211,6 +211,12 @@ TEST_F(HubConfigApiTest, ABrokenFleetIs422WithEveryProblemAndTheOldVersionStays)
   EXPECT_THAT(problems, Contains(HasSubstr("fleet.yaml /nodes/1/colour line 7: unknown key")));
   EXPECT_THAT(problems, Contains(HasSubstr("packs/bad.json /checks/bad-sql/query")));
   EXPECT_EQ(configs_->current_version(), 1u);
+  // The refused attempt is in the audit chain, after the publish of version 1.
+  Reply audit = Curl("GET", "/api/v1/audit", admin_);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  EXPECT_THAT(audit.body, HasSubstr("\"config.publish\""));
+  EXPECT_THAT(audit.body, HasSubstr("\"config.publish_rejected\""));
+  EXPECT_LT(audit.body.find("\"config.publish\""), audit.body.find("config.publish_rejected"));
 }
 
 TEST_F(HubConfigApiTest, MalformedBodiesAndRolesAreRefused) {
