@@ -54,8 +54,8 @@ HttpResponse Api::Report(std::string_view query) {
   if (!catalog.ok()) return internal::StatusResponse(catalog.status());
   if (!load.at) load.online = fleet_.OnlineNodes();
   if (services_.config != nullptr) {
-    load.checks_of = [config = services_.config](const NodeRecord& node) {
-      return config->ChecksFor(node.host_identifier, node.hostname);
+    load.scope_of = [config = services_.config](const NodeRecord& node) {
+      return config->ScopeFor(node.host_identifier, node.hostname);
     };
   }
   Result<FleetReportInput> input = LoadFleetReportInput(store_, *catalog, load);

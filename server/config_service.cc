@@ -246,7 +246,7 @@ Result<uint64_t> ConfigService::Install(ConfigVersionRecord record, FleetDefinit
     version_ = record.version;
     fleet_ = std::move(shared);
     messages_.clear();
-    checks_.clear();
+    scopes_.clear();
     listeners = listeners_;
   }
   // The version is current (stored and in memory) from here on, even if the audit fails.
@@ -320,9 +320,9 @@ Result<std::optional<std::string>> ConfigService::MessageFor(std::string_view ho
   return std::optional<std::string>(*message);
 }
 
-Result<std::optional<std::set<std::string>>> ConfigService::ChecksFor(
-    std::string_view host_identifier, std::string_view hostname) const {
-  using Checks = std::optional<std::set<std::string>>;
+Result<std::optional<NodeScope>> ConfigService::ScopeFor(std::string_view host_identifier,
+                                                         std::string_view hostname) const {
+  using Scope = std::optional<NodeScope>;
   uint64_t version = 0;
   std::shared_ptr<const FleetDefinition> fleet;
   {
@@ -330,18 +330,18 @@ Result<std::optional<std::set<std::string>>> ConfigService::ChecksFor(
     version = version_;
     fleet = fleet_;
   }
-  if (!fleet) return Checks();
+  if (!fleet) return Scope();
   const NodeRule* rule = MatchNode(*fleet, host_identifier, hostname);
-  if (rule == nullptr) return Checks(std::set<std::string>());
+  if (rule == nullptr) return Scope(NodeScope{});
   const size_t index = static_cast<size_t>(rule - fleet->nodes.data());
   {
     std::lock_guard lock(mutex_);
-    if (auto it = checks_.find(index); version_ == version && it != checks_.end()) {
-      return Checks(*it->second);
+    if (auto it = scopes_.find(index); version_ == version && it != scopes_.end()) {
+      return Scope(*it->second);
     }
   }
   VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> message, MessageFor(host_identifier, hostname));
-  auto checks = std::make_shared<std::set<std::string>>();
+  auto scope = std::make_shared<NodeScope>();
   if (message) {
     rapidjson::Document doc;
     doc.Parse(message->data(), message->size());
@@ -350,18 +350,21 @@ Result<std::optional<std::set<std::string>>> ConfigService::ChecksFor(
       return Status::Internal("the config message of version " + std::to_string(version) +
                               " has no packs array");
     }
+    if (doc.HasMember("target_sl") && doc["target_sl"].IsInt()) {
+      scope->target_sl = doc["target_sl"].GetInt();
+    }
     for (const auto& pack : doc["packs"].GetArray()) {
       if (!pack.IsObject() || !pack.HasMember("checks") || !pack["checks"].IsObject()) continue;
       for (const auto& check : pack["checks"].GetObject()) {
-        checks->emplace(check.name.GetString(), check.name.GetStringLength());
+        scope->checks.emplace(check.name.GetString(), check.name.GetStringLength());
       }
     }
   }
   {
     std::lock_guard lock(mutex_);
-    if (version_ == version) checks_[index] = checks;
+    if (version_ == version) scopes_[index] = scope;
   }
-  return Checks(*checks);
+  return Scope(*scope);
 }
 
 std::vector<std::string> ConfigService::RolesFor(std::string_view host_identifier,

@@ -58,6 +58,13 @@ struct PublishOutcome {
 // SHA-256 hex over the files in path order, each as two netstrings: "LEN:PATH," "LEN:CONTENT,".
 std::string ConfigDigest(const std::map<std::string, std::string>& files);
 
+// What one node runs under a config version (ConfigService::ScopeFor).
+struct NodeScope {
+  std::set<std::string> checks;
+  int target_sl = 0;
+  friend bool operator==(const NodeScope&, const NodeScope&) = default;
+};
+
 class ConfigService {
  public:
   // Loads the current version (if any) from the store and validates nothing again.
@@ -91,12 +98,12 @@ class ConfigService {
   // The node's roles under the current version (empty when none matches).
   std::vector<std::string> RolesFor(std::string_view host_identifier,
                                     std::string_view hostname) const;
-  // The ids of the checks the node runs under the current version (its roles' packs); nullopt
-  // when nothing is published, an empty set when no rule matches it. Cached per rule, like
-  // MessageFor. The fleet report counts only these: a check a node no longer runs is not
-  // evidence about it any more.
-  Result<std::optional<std::set<std::string>>> ChecksFor(std::string_view host_identifier,
-                                                         std::string_view hostname) const;
+  // What the node runs under the current version: the ids of its roles' packs' checks and its
+  // target SL; nullopt when nothing is published, no checks (and SL 0) when no rule matches it.
+  // Cached per rule, like MessageFor. The fleet report counts only these checks (one a node no
+  // longer runs is not evidence about it any more) against this SL.
+  Result<std::optional<NodeScope>> ScopeFor(std::string_view host_identifier,
+                                            std::string_view hostname) const;
   // The SR catalogue of the current version (JSON text), nullopt when none.
   std::optional<std::string> Catalog() const;
   // Called on the publishing thread after a version became current (publish or rollback).
@@ -131,7 +138,7 @@ class ConfigService {
   uint64_t version_ = 0;
   std::shared_ptr<const FleetDefinition> fleet_;
   mutable std::map<size_t, std::shared_ptr<const std::string>> messages_;
-  mutable std::map<size_t, std::shared_ptr<const std::set<std::string>>> checks_;  // by rule
+  mutable std::map<size_t, std::shared_ptr<const NodeScope>> scopes_;  // by rule
   std::vector<std::function<void(uint64_t)>> listeners_;
   mutable uint64_t rendered_ = 0;
 };

@@ -342,25 +342,26 @@ Result<FleetReportInput> LoadFleetReportInput(const HubStore& store, const packs
   }
 
   if (!historical) {
-    std::vector<std::optional<std::set<std::string>>> runs(in.nodes.size());
-    if (load.checks_of) {
+    std::vector<std::optional<NodeScope>> scopes(in.nodes.size());
+    if (load.scope_of) {
       for (const NodeRecord& record : records) {
         auto it = index.find(record.host_identifier);
         if (it == index.end()) continue;
-        VIGIL_ASSIGN_OR_RETURN(runs[it->second], load.checks_of(record));
+        VIGIL_ASSIGN_OR_RETURN(scopes[it->second], load.scope_of(record));
+        if (scopes[it->second]) in.nodes[it->second].target_sl = scopes[it->second]->target_sl;
       }
     }
     VIGIL_RETURN_IF_ERROR(store.LatestVerdicts(
         [&](std::string_view host, const std::vector<VerdictSummary>& verdicts) {
           auto it = index.find(std::string(host));
           if (it == index.end()) return true;
-          const std::optional<std::set<std::string>>& checks = runs[it->second];
-          if (!checks) {
+          const std::optional<NodeScope>& scope = scopes[it->second];
+          if (!scope) {
             in.nodes[it->second].verdicts = verdicts;
             return true;
           }
           for (const VerdictSummary& v : verdicts) {
-            if (checks->count(v.check)) in.nodes[it->second].verdicts.push_back(v);
+            if (scope->checks.count(v.check)) in.nodes[it->second].verdicts.push_back(v);
           }
           return true;
         }));

@@ -27,6 +27,7 @@
 
 #include "engine/packs/catalog.h"
 #include "engine/status.h"
+#include "server/config_service.h"
 #include "server/hub_store.h"
 
 namespace vigil::server {
@@ -153,9 +154,10 @@ struct FleetReportLoad {
   std::vector<std::string> online;  // the nodes connected now (Fleet::OnlineNodes())
   int default_target_sl = 2;
   int trend_days = 30;
-  // The checks a node runs now (ConfigService::ChecksFor); a report for now counts only their
-  // verdicts. Empty, or nullopt for a node: every stored verdict counts.
-  std::function<Result<std::optional<std::set<std::string>>>(const NodeRecord& node)> checks_of;
+  // What a node runs now (ConfigService::ScopeFor): a report for now counts only the verdicts
+  // of these checks, against this target SL (0: default_target_sl). Empty, or nullopt for a
+  // node: every stored verdict counts, against the default.
+  std::function<Result<std::optional<NodeScope>>(const NodeRecord& node)> scope_of;
 };
 
 // The enrolled nodes (at `at`: those enrolled by then) with their latest verdicts, presence and

@@ -294,23 +294,27 @@ TEST_F(ConfigServiceTest, EachNodeGetsOnlyItsRolesPacksAndVarsSigned) {
   EXPECT_EQ(VerifyConfig(service_->public_key(), tampered).value_or(true), false);
 }
 
-TEST_F(ConfigServiceTest, ChecksForAreTheChecksOfTheNodesRolesPacks) {
-  auto none = service_->ChecksFor("hist-01", "hist-01");
+TEST_F(ConfigServiceTest, ScopeForIsTheNodesRolesPacksChecksAndItsTargetSl) {
+  auto none = service_->ScopeFor("hist-01", "hist-01");
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());  // nothing published: no filter
 
   ASSERT_EQ(PublishOk(FleetFiles("good")), 1u);
-  auto hist = service_->ChecksFor("hist-01", "hist-01.plant");
+  auto hist = service_->ScopeFor("hist-01", "hist-01.plant");
   ASSERT_TRUE(hist.ok() && hist->has_value());
-  EXPECT_THAT(**hist, ElementsAre("site-historian-port-documented", "site-historian-sessions"));
-  auto eng = service_->ChecksFor("0a1b2c", "eng-ws.plant.example");
+  EXPECT_THAT((*hist)->checks,
+              ElementsAre("site-historian-port-documented", "site-historian-sessions"));
+  EXPECT_EQ((*hist)->target_sl, 3);
+  auto eng = service_->ScopeFor("0a1b2c", "eng-ws.plant.example");
   ASSERT_TRUE(eng.ok() && eng->has_value());
-  EXPECT_THAT(**eng, ElementsAre("site-historian-port-documented", "site-historian-sessions",
-                                 "site-ip-forwarding-off"));
-  auto other = service_->ChecksFor("web-1", "web-1");  // the iec62443 bundle
+  EXPECT_THAT((*eng)->checks, ElementsAre("site-historian-port-documented",
+                                          "site-historian-sessions", "site-ip-forwarding-off"));
+  EXPECT_EQ((*eng)->target_sl, 3);  // the highest of its roles'
+  auto other = service_->ScopeFor("web-1", "web-1");  // the iec62443 bundle
   ASSERT_TRUE(other.ok() && other->has_value());
-  EXPECT_TRUE((*other)->count("ssh-root-login-disabled"));
-  EXPECT_FALSE((*other)->count("site-historian-sessions"));
+  EXPECT_TRUE((*other)->checks.count("ssh-root-login-disabled"));
+  EXPECT_FALSE((*other)->checks.count("site-historian-sessions"));
+  EXPECT_EQ((*other)->target_sl, 2);
 }
 
 TEST_F(ConfigServiceTest, ANodeMatchingNoRuleGetsNoMessage) {
