@@ -2,6 +2,7 @@
 // (server/fleet_report.h). format: json (default), html, csv or text; at: RFC 3339 or unix
 // seconds, the fleet as it was then (a time after now is now). A bad value is 400 naming it.
 #include <chrono>
+#include <optional>
 
 #include "engine/packs/catalog.h"
 #include "packs/bundle.h"
@@ -50,8 +51,18 @@ HttpResponse Api::Report(std::string_view query) {
       if (*at < now) load.at = *at;
     }
   }
-  const Result<packs::Catalog>& catalog = BuiltinCatalog();
-  if (!catalog.ok()) return internal::StatusResponse(catalog.status());
+  // The published config's catalogue (its catalog.json, or its bundle's), else the built-in one.
+  std::optional<packs::Catalog> published;
+  if (services_.config != nullptr) {
+    if (std::optional<std::string> text = services_.config->Catalog()) {
+      Result<packs::Catalog> parsed = packs::ParseCatalog("the published catalog.json", *text);
+      if (!parsed.ok()) return internal::StatusResponse(parsed.status());
+      published = std::move(*parsed);
+    }
+  }
+  const Result<packs::Catalog>& builtin = BuiltinCatalog();
+  if (!published && !builtin.ok()) return internal::StatusResponse(builtin.status());
+  const packs::Catalog* catalog = published ? &*published : &*builtin;
   if (!load.at) load.online = fleet_.OnlineNodes();
   if (services_.config != nullptr) {
     load.scope_of = [config = services_.config](const NodeRecord& node) {
