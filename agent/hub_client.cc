@@ -167,6 +167,8 @@ class HubClient::Session {
 
   std::optional<End> Handle(const wire::Welcome& welcome) {
     if (welcomed_) return std::nullopt;  // one per connection; a repeat changes nothing
+    // Pinned before the node key is kept: an enrolled agent always has the hub's key.
+    if (!welcome.hub_public_key.empty()) PinPublicKey(welcome.hub_public_key);
     if (welcome.node_key) {
       if (Status s = c_.store_.Put(store::Family::kConfig, kHubNodeKey, *welcome.node_key);
           !s.ok()) {
@@ -180,7 +182,6 @@ class HubClient::Session {
       c_.Log(LogLevel::kError, "hub " + url_ + " welcomed an enrolment without a node key");
       return End::kBackoff;
     }
-    if (!welcome.hub_public_key.empty()) PinPublicKey(welcome.hub_public_key);
     welcomed_ = true;
     const bool reconnect = c_.ever_welcomed_;
     c_.ever_welcomed_ = true;
