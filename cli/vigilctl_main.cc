@@ -21,8 +21,8 @@ namespace {
 constexpr const char* kUsage =
     "Usage: vigilctl [CONNECTION OPTIONS] COMMAND [OPTIONS]\n"
     "\n"
-    "Asks the Vigil hub about the fleet: live SQL on every node, nodes, stored answers, tokens\n"
-    "and the hub's audit chain.\n"
+    "Asks the Vigil hub about the fleet and tells it what to do: live SQL on every node, the\n"
+    "published config, the IEC 62443 report, remediation and tasks, tokens and the audit chain.\n"
     "\n"
     "Commands:\n"
     "  nodes [--json]             Enrolled nodes, online or not\n"
