@@ -37,8 +37,8 @@ void WriteCampaign(JsonWriter& w, const CampaignRecord& campaign, bool with_node
   w.EndObject();
 }
 
-void WriteTotals(JsonWriter& w, const CampaignTotals& totals) {
-  w.StartObject();
+// The totals' members, into an object the caller has started.
+void WriteTotalsMembers(JsonWriter& w, const CampaignTotals& totals) {
   w.Key("expected");
   w.Uint64(totals.expected);
   w.Key("answered");
@@ -47,6 +47,11 @@ void WriteTotals(JsonWriter& w, const CampaignTotals& totals) {
   w.Uint64(totals.failed);
   w.Key("offline");
   w.Uint64(totals.offline);
+}
+
+void WriteTotals(JsonWriter& w, const CampaignTotals& totals) {
+  w.StartObject();
+  WriteTotalsMembers(w, totals);
   w.EndObject();
 }
 
@@ -118,14 +123,7 @@ class StreamFrames {
     w.StartObject();
     w.Key("type");
     w.String("totals");
-    w.Key("expected");
-    w.Uint64(totals.expected);
-    w.Key("answered");
-    w.Uint64(totals.answered);
-    w.Key("failed");
-    w.Uint64(totals.failed);
-    w.Key("offline");
-    w.Uint64(totals.offline);
+    WriteTotalsMembers(w, totals);
     w.EndObject();
     channel_->Send(std::string(buffer.GetString(), buffer.GetSize()));
   }

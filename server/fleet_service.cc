@@ -1,18 +1,14 @@
 #include "server/fleet_service.h"
 
 #include <fnmatch.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <deque>
 #include <iostream>
 #include <limits>
 #include <unordered_set>
 #include <utility>
-
 
 namespace vigil::server {
 namespace {
@@ -88,39 +84,6 @@ bool Matches(const Target& target, const NodeRecord& node,
     }
   }
   return false;
-}
-
-// A node's rows as the JSON array of arrays AnswerRecord keeps.
-std::string RowsJson(const std::vector<Row>& rows) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  w.StartArray();
-  for (const Row& row : rows) {
-    w.StartArray();
-    for (const Value& cell : row) {
-      switch (cell.type()) {
-        case Value::Type::kNull:
-          w.Null();
-          break;
-        case Value::Type::kInteger:
-          w.Int64(cell.integer());
-          break;
-        case Value::Type::kReal:
-          if (std::isfinite(cell.real())) {
-            w.Double(cell.real());
-          } else {
-            w.Null();
-          }
-          break;
-        case Value::Type::kText:
-          w.String(cell.text().data(), static_cast<rapidjson::SizeType>(cell.text().size()));
-          break;
-      }
-    }
-    w.EndArray();
-  }
-  w.EndArray();
-  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 // The totals of a campaign that takes no more answers: a node that never answered is offline.
@@ -582,7 +545,7 @@ Status FleetService::TakeAnswer(const std::string& host, const wire::QueryResult
   answer.status = result.status == wire::QueryResult::Status::kOk ? AnswerRecord::Status::kOk
                                                                   : AnswerRecord::Status::kError;
   answer.columns = result.columns;
-  answer.rows_json = RowsJson(result.rows);
+  answer.rows_json = wire::RowsJson(result.rows);
   answer.rows = result.rows.size();
   answer.rows_total = result.rows_total;
   answer.error = result.error;

@@ -21,6 +21,36 @@ constexpr unsigned kParseFlags = rapidjson::kParseValidateEncodingFlag |
 
 // ---- Encoding ----
 
+// Rows as a JSON array of arrays: integers, reals (null when not finite), text, null.
+void WriteRows(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::vector<Row>& rows) {
+  w.StartArray();
+  for (const Row& row : rows) {
+    w.StartArray();
+    for (const Value& cell : row) {
+      switch (cell.type()) {
+        case Value::Type::kNull:
+          w.Null();
+          break;
+        case Value::Type::kInteger:
+          w.Int64(cell.integer());
+          break;
+        case Value::Type::kReal:
+          if (std::isfinite(cell.real())) {
+            w.Double(cell.real());
+          } else {
+            w.Null();
+          }
+          break;
+        case Value::Type::kText:
+          w.String(cell.text().data(), static_cast<rapidjson::SizeType>(cell.text().size()));
+          break;
+      }
+    }
+    w.EndArray();
+  }
+  w.EndArray();
+}
+
 class Out {
  public:
   explicit Out(std::string_view type) : w_(buffer_) {
@@ -558,28 +588,7 @@ std::string Encode(const QueryResult& m) {
   for (const std::string& column : m.columns) out.Text(column);
   w.EndArray();
   out.Key("rows");
-  w.StartArray();
-  for (const Row& row : m.rows) {
-    w.StartArray();
-    for (const Value& cell : row) {
-      switch (cell.type()) {
-        case Value::Type::kNull:
-          w.Null();
-          break;
-        case Value::Type::kInteger:
-          w.Int64(cell.integer());
-          break;
-        case Value::Type::kReal:
-          out.Number(cell.real());
-          break;
-        case Value::Type::kText:
-          out.Text(cell.text());
-          break;
-      }
-    }
-    w.EndArray();
-  }
-  w.EndArray();
+  WriteRows(w, m.rows);
   out.Uint("rows_total", m.rows_total);
   out.Key("error");
   if (m.error.empty()) {
@@ -590,6 +599,13 @@ std::string Encode(const QueryResult& m) {
   out.Key("duration_ms");
   out.Number(std::isfinite(m.duration_ms) ? m.duration_ms : 0);
   return out.Finish();
+}
+
+std::string RowsJson(const std::vector<Row>& rows) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  WriteRows(w, rows);
+  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 std::string Encode(const Results& m) {

@@ -177,6 +177,8 @@ std::string Encode(const Welcome& m);
 std::string Encode(const Config& m);
 std::string Encode(const Query& m);
 std::string Encode(const QueryResult& m);
+// A query_result's rows as its `rows` member carries them (a JSON array of arrays).
+std::string RowsJson(const std::vector<Row>& rows);
 std::string Encode(const Results& m);
 std::string Encode(const Ack& m);
 std::string Encode(const Task& m);

@@ -173,6 +173,15 @@ TEST(WireMessagesTest, NonFiniteRealsAreSentAsNull) {
   EXPECT_EQ(back.rows[0], (Row{Value(), Value()}));
 }
 
+TEST(WireMessagesTest, RowsJsonIsWhatAQueryResultCarries) {
+  const std::vector<Row> rows = {{Value(7), Value(2.5), Value("a\"b"), Value()},
+                                 {Value(std::nan("")), Value(-1), Value(""), Value(0.0)}};
+  EXPECT_EQ(RowsJson(rows), R"([[7,2.5,"a\"b",null],[null,-1,"",0.0]])");
+  EXPECT_EQ(RowsJson({}), "[]");
+  QueryResult m{"c", QueryResult::Status::kOk, {"w", "x", "y", "z"}, rows, 2, "", 1};
+  EXPECT_THAT(Encode(m), HasSubstr("\"rows\":" + RowsJson(rows) + ","));
+}
+
 TEST(WireMessagesTest, HelloRolesAreOptional) {
   const std::string base =
       R"({"type":"hello","v":1,"host_identifier":"h","hostname":"h.local","os":"Linux",)"
