@@ -11,6 +11,7 @@
 #include "enforcers/builtin.h"
 #include "engine/host.h"
 #include "engine/packs/catalog.h"
+#include "engine/packs/json_reader.h"
 #include "engine/registry.h"
 #include "engine/sql/database.h"
 #include "packs/bundle.h"
@@ -23,25 +24,11 @@ namespace {
 using packs::Param;
 using packs::Params;
 using packs::Problem;
+using packs::internal::PointerToken;
 
 constexpr size_t kMaxFleetFile = 4u << 20;
 constexpr size_t kMaxPackFile = 4u << 20;
 constexpr size_t kMaxCatalogFile = 16u << 20;
-
-// RFC 6901: "~" -> "~0", "/" -> "~1".
-std::string PointerToken(std::string_view token) {
-  std::string out;
-  for (char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 int LineOf(const YAML::Node& node) {
   const YAML::Mark mark = node.Mark();
