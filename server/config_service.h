@@ -58,13 +58,6 @@ struct PublishOutcome {
 // SHA-256 hex over the files in path order, each as two netstrings: "LEN:PATH," "LEN:CONTENT,".
 std::string ConfigDigest(const std::map<std::string, std::string>& files);
 
-// What one node runs under a config version (ConfigService::ScopeFor).
-struct NodeScope {
-  std::set<std::string> checks;
-  int target_sl = 0;
-  friend bool operator==(const NodeScope&, const NodeScope&) = default;
-};
-
 class ConfigService {
  public:
   // Loads the current version (if any) from the store and validates nothing again.

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -106,6 +107,14 @@ const NodeRule* MatchNode(const FleetDefinition& fleet, std::string_view host_id
 // definition had load problems. The definition must have passed ValidateFleet.
 Result<std::string> NodeConfigFor(const FleetDefinition& fleet, std::string_view host_identifier,
                                   std::string_view hostname, uint64_t version);
+
+// What one node runs under a published version (ConfigService::ScopeFor): the ids of its
+// roles' checks and its target SL.
+struct NodeScope {
+  std::set<std::string> checks;
+  int target_sl = 0;
+  friend bool operator==(const NodeScope&, const NodeScope&) = default;
+};
 
 // Problems as one message, one per line (for a Status or a log).
 std::string ProblemsText(const std::vector<packs::Problem>& problems);

@@ -27,7 +27,7 @@
 
 #include "engine/packs/catalog.h"
 #include "engine/status.h"
-#include "server/config_service.h"
+#include "server/fleet_config.h"
 #include "server/hub_store.h"
 
 namespace vigil::server {
