@@ -298,6 +298,8 @@ TEST_F(HubComplianceTest, RemediationDryRunChangesNothingAndTheRealOnePassesInTh
       << Logs();
   const std::string sshd = Root("node-weak") + "/etc/ssh/sshd_config";
   const std::string original = ReadFile(sshd);
+  const std::string mixed_sshd = Root("node-mixed") + "/etc/ssh/sshd_config";
+  const std::string mixed_original = ReadFile(mixed_sshd);
 
   ProcessResult dry = Ctl({"remediate", check, "--target", "node-weak", "--dry-run"}, operator_);
   EXPECT_EQ(dry.exit_code, 0) << dry.out << dry.err << Logs();
@@ -318,7 +320,8 @@ TEST_F(HubComplianceTest, RemediationDryRunChangesNothingAndTheRealOnePassesInTh
       },
       kLong))
       << Logs();
-  // The hardened node was not a target: it failed nothing of this check and got no task.
+  // node-mixed fails the same check but was not a target: its file is as it was.
+  EXPECT_EQ(ReadFile(mixed_sshd), mixed_original);
   ProcessResult tasks = Ctl({"tasks"}, operator_);
   EXPECT_EQ(tasks.exit_code, 0) << tasks.err;
 }
