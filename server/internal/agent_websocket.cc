@@ -3,7 +3,6 @@
 // connection (AgentSession) and a person's (PeerSession, the campaign stream) are the same
 // machinery; only the agent's is counted as a connected agent and answers binary frames.
 #include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <deque>
 #include <optional>
 

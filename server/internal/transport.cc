@@ -225,15 +225,15 @@ class TlsHttpSession : public HttpSession<TlsHttpSession>,
   TlsHttpSession(std::shared_ptr<SharedState> state, tcp::socket socket, net::ssl::context& ctx,
                  std::string remote)
       : HttpSession(std::move(state), std::move(remote), socket.get_executor()),
-        stream_(std::move(socket), ctx) {}
+        stream_(std::move(socket), ctx.native_handle()) {}
 
   void Run() {
     Begin();
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
       beast::get_lowest_layer(self->stream_)
           .expires_after(self->state_->limits().handshake_timeout);
-      self->stream_.async_handshake(net::ssl::stream_base::server,
-                                    beast::bind_front_handler(&TlsHttpSession::OnHandshake, self));
+      self->stream_.async_handshake(
+          beast::bind_front_handler(&TlsHttpSession::OnHandshake, self));
     });
   }
 
@@ -327,8 +327,8 @@ Result<net::ssl::context> MakeTlsContext(const TransportConfig& config) {
   ctx.set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
                   net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
                   net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
-  // An idle connection gives its TLS read and write buffers back (about 34 KB each): thousands
-  // of agents sit idle between questions.
+  // An idle connection gives its TLS read and write buffers back (about 34 KB each; TlsStream
+  // sets it on each connection too): thousands of agents sit idle between questions.
   SSL_CTX_set_mode(ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
   beast::error_code ec;
   ctx.use_certificate_chain_file(config.cert_file, ec);

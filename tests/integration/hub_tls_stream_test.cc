@@ -1,0 +1,338 @@
+// The hub's own TLS stream (server/internal/tls_stream.h) against asio's TLS client on
+// loopback: bytes arrive intact in both directions in large amounts (partial writes, records
+// split across reads), a read and a write in flight at once, a deadline ends a silent
+// handshake with `timeout`, close_notify reads as eof and a cut connection as truncated, a peer
+// gone mid-write is an error and not SIGPIPE, and Beast's WebSocket runs on it, closing
+// handshake included.
+#include "server/internal/tls_stream.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <future>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "server/tls_identity.h"
+#include "tests/testing/sql_fixture.h"
+
+namespace vigil {
+namespace {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace websocket = boost::beast::websocket;
+using server::internal::TlsStream;
+using tcp = boost::asio::ip::tcp;
+
+std::string Pattern(size_t size) {
+  std::string text(size, '\0');
+  for (size_t i = 0; i < size; ++i) text[i] = static_cast<char>('a' + (i * 7 + i / 4096) % 26);
+  return text;
+}
+
+class TlsStreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // A write to a closed peer must come back as an error: SIGPIPE would end this process.
+    ::signal(SIGPIPE, SIG_DFL);
+    auto identity = server::LoadOrCreateSelfSigned(dir_.path(), "tls-stream-test");
+    ASSERT_TRUE(identity.ok()) << identity.status().message();
+    server_ctx_.use_certificate_chain_file(identity->cert_file);
+    server_ctx_.use_private_key_file(identity->key_file, ssl::context::pem);
+    client_ctx_.set_verify_mode(ssl::verify_none);
+    acceptor_.open(tcp::v4());
+    acceptor_.bind(tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    acceptor_.listen();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+
+  // The server side of the next connection, on its own strand like the hub's.
+  std::future<TlsStream*> Accept() {
+    auto accepted = std::make_shared<std::promise<TlsStream*>>();
+    std::future<TlsStream*> future = accepted->get_future();
+    acceptor_.async_accept(net::make_strand(io_),
+                           [this, accepted](beast::error_code ec, tcp::socket socket) {
+                             ASSERT_FALSE(ec) << ec.message();
+                             server_.emplace(std::move(socket), server_ctx_.native_handle());
+                             accepted->set_value(&*server_);
+                           });
+    return future;
+  }
+
+  // A TLS client connected (TCP only, or through the handshake too).
+  std::unique_ptr<ssl::stream<tcp::socket>> Connect(bool handshake) {
+    auto client = std::make_unique<ssl::stream<tcp::socket>>(client_io_, client_ctx_);
+    client->next_layer().connect(acceptor_.local_endpoint());
+    if (handshake) client->handshake(ssl::stream_base::client);
+    return client;
+  }
+
+  // Runs `op(stream, done)` on the server stream's strand and waits for `done(ec)`.
+  template <typename Op>
+  beast::error_code RunOnServer(Op op) {
+    std::promise<beast::error_code> result;
+    net::post(server_->get_executor(), [&] {
+      op(*server_, [&result](beast::error_code ec) { result.set_value(ec); });
+    });
+    auto future = result.get_future();
+    if (future.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+      ADD_FAILURE() << "server operation did not complete";
+      return net::error::timed_out;
+    }
+    return future.get();
+  }
+
+  beast::error_code ServerHandshake() {
+    return RunOnServer([](TlsStream& s, auto done) {
+      s.async_handshake([done](beast::error_code ec) { done(ec); });
+    });
+  }
+
+  testing::TempDir dir_;
+  net::io_context io_;
+  net::executor_work_guard<net::io_context::executor_type> work_ = net::make_work_guard(io_);
+  ssl::context server_ctx_{ssl::context::tls_server};
+  ssl::context client_ctx_{ssl::context::tls_client};
+  tcp::acceptor acceptor_{io_};
+  std::optional<TlsStream> server_;
+  net::io_context client_io_;
+  std::thread thread_;
+};
+
+TEST_F(TlsStreamTest, LargeAmountsArriveIntactBothWays) {
+  auto accepted = Accept();
+  auto client = Connect(false);
+  std::thread handshake([&] { client->handshake(ssl::stream_base::client); });
+  accepted.wait();
+  ASSERT_FALSE(ServerHandshake());
+  handshake.join();
+
+  const std::string sent = Pattern(3 << 20);  // far more than the sockets buffer
+  std::string received(sent.size(), '\0');
+  std::thread writer([&] { net::write(*client, net::buffer(sent)); });
+  EXPECT_FALSE(RunOnServer([&](TlsStream& s, auto done) {
+    net::async_read(s, net::buffer(received),
+                    [done](beast::error_code ec, size_t) { done(ec); });
+  }));
+  writer.join();
+  EXPECT_TRUE(received == sent);
+
+  // And back: the server writes while the client reads slowly (the socket fills, the write
+  // waits for room).
+  std::string echoed(sent.size(), '\0');
+  std::thread reader([&] {
+    size_t at = 0;
+    while (at < echoed.size()) {
+      at += client->read_some(net::buffer(echoed.data() + at, std::min<size_t>(
+                                                                 1000, echoed.size() - at)));
+    }
+  });
+  EXPECT_FALSE(RunOnServer([&](TlsStream& s, auto done) {
+    net::async_write(s, net::buffer(received),
+                     [done](beast::error_code ec, size_t) { done(ec); });
+  }));
+  reader.join();
+  EXPECT_TRUE(echoed == sent);
+}
+
+TEST_F(TlsStreamTest, AReadAndAWriteInFlightAtOnce) {
+  auto accepted = Accept();
+  auto client = Connect(false);
+  std::thread handshake([&] { client->handshake(ssl::stream_base::client); });
+  accepted.wait();
+  ASSERT_FALSE(ServerHandshake());
+  handshake.join();
+
+  const std::string big = Pattern(1 << 20);
+  char byte = 0;
+  std::promise<beast::error_code> read_done;
+  std::promise<beast::error_code> write_done;
+  net::post(server_->get_executor(), [&] {
+    server_->async_read_some(net::buffer(&byte, 1), [&](beast::error_code ec, size_t n) {
+      EXPECT_EQ(n, ec ? 0u : 1u);
+      read_done.set_value(ec);
+    });
+    net::async_write(*server_, net::buffer(big),
+                     [&](beast::error_code ec, size_t) { write_done.set_value(ec); });
+  });
+  // The client takes the whole megabyte first, then answers the pending read.
+  std::string got(big.size(), '\0');
+  net::read(*client, net::buffer(got));
+  EXPECT_FALSE(write_done.get_future().get());
+  EXPECT_TRUE(got == big);
+  net::write(*client, net::buffer("z", 1));
+  EXPECT_FALSE(read_done.get_future().get());
+  EXPECT_EQ(byte, 'z');
+}
+
+TEST_F(TlsStreamTest, ADeadlineEndsASilentHandshakeWithTimeout) {
+  auto accepted = Accept();
+  auto client = Connect(false);  // TCP only: the client never says hello
+  accepted.wait();
+  const auto start = std::chrono::steady_clock::now();
+  beast::error_code ec = RunOnServer([](TlsStream& s, auto done) {
+    s.expires_after(std::chrono::milliseconds(200));
+    s.async_handshake([done](beast::error_code ec) { done(ec); });
+  });
+  EXPECT_EQ(ec, beast::error::timeout) << ec.message();
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(150));
+  // The connection is gone: the client reads end of file.
+  char c;
+  beast::error_code read_ec;
+  client->next_layer().read_some(net::buffer(&c, 1), read_ec);
+  EXPECT_TRUE(read_ec);
+}
+
+TEST_F(TlsStreamTest, ExpiresNeverKeepsAnIdleConnection) {
+  auto accepted = Accept();
+  auto client = Connect(false);
+  std::thread handshake([&] { client->handshake(ssl::stream_base::client); });
+  accepted.wait();
+  ASSERT_FALSE(RunOnServer([](TlsStream& s, auto done) {
+    s.expires_after(std::chrono::milliseconds(100));
+    s.async_handshake([&s, done](beast::error_code ec) {
+      s.expires_never();
+      done(ec);
+    });
+  }));
+  handshake.join();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past the old deadline
+  char byte = 0;
+  std::thread writer([&] { net::write(*client, net::buffer("k", 1)); });
+  EXPECT_FALSE(RunOnServer([&](TlsStream& s, auto done) {
+    s.async_read_some(net::buffer(&byte, 1), [done](beast::error_code ec, size_t) { done(ec); });
+  }));
+  writer.join();
+  EXPECT_EQ(byte, 'k');
+}
+
+TEST_F(TlsStreamTest, CloseNotifyIsEndOfFileAndACutIsTruncated) {
+  {
+    auto accepted = Accept();
+    auto client = Connect(false);
+    std::thread handshake([&] { client->handshake(ssl::stream_base::client); });
+    accepted.wait();
+    ASSERT_FALSE(ServerHandshake());
+    handshake.join();
+    // The client sends close_notify (and would wait for ours: do not wait for it).
+    std::thread closer([&] {
+      beast::error_code ignored;
+      client->shutdown(ignored);
+    });
+    char c;
+    beast::error_code ec = RunOnServer([&](TlsStream& s, auto done) {
+      s.async_read_some(net::buffer(&c, 1), [done](beast::error_code ec, size_t) { done(ec); });
+    });
+    EXPECT_EQ(ec, net::error::eof) << ec.message();
+    // Our close_notify answers the client's shutdown.
+    EXPECT_FALSE(RunOnServer([](TlsStream& s, auto done) {
+      s.async_shutdown([done](beast::error_code ec) { done(ec); });
+    }));
+    closer.join();
+  }
+  {
+    auto accepted = Accept();
+    auto client = Connect(false);
+    std::thread handshake([&] { client->handshake(ssl::stream_base::client); });
+    accepted.wait();
+    ASSERT_FALSE(ServerHandshake());
+    handshake.join();
+    // End of stream without close_notify (a FIN: closing the socket outright could reset it,
+    // with the server's session tickets unread).
+    client->next_layer().shutdown(tcp::socket::shutdown_send);
+    char c;
+    beast::error_code ec = RunOnServer([&](TlsStream& s, auto done) {
+      s.async_read_some(net::buffer(&c, 1), [done](beast::error_code ec, size_t) { done(ec); });
+    });
+    EXPECT_EQ(ec, ssl::error::stream_truncated) << ec.message();
+  }
+}
+
+TEST_F(TlsStreamTest, APeerGoneMidWriteIsAnErrorNotASignal) {
+  auto accepted = Accept();
+  auto client = Connect(false);
+  std::thread handshake([&] { client->handshake(ssl::stream_base::client); });
+  accepted.wait();
+  ASSERT_FALSE(ServerHandshake());
+  handshake.join();
+  client->next_layer().close();
+  const std::string big = Pattern(8 << 20);
+  beast::error_code ec = RunOnServer([&](TlsStream& s, auto done) {
+    net::async_write(s, net::buffer(big), [done](beast::error_code ec, size_t) { done(ec); });
+  });
+  EXPECT_TRUE(ec);  // EPIPE or a reset, and this process is still here to say so
+}
+
+TEST_F(TlsStreamTest, BeastWebSocketRunsOnItWithTheClosingHandshake) {
+  auto accepted = Accept();
+  websocket::stream<ssl::stream<tcp::socket>> client(client_io_, client_ctx_);
+  client.next_layer().next_layer().connect(acceptor_.local_endpoint());
+  TlsStream* raw = accepted.get();
+  const auto strand = raw->get_executor();  // the stream moves into the WebSocket
+  std::optional<websocket::stream<TlsStream>> ws;
+  std::promise<std::string> echoed;
+  std::promise<beast::error_code> closed;
+  beast::flat_buffer buffer;
+  net::post(strand, [&] {
+    raw->async_handshake([&](beast::error_code ec) {
+      ASSERT_FALSE(ec) << ec.message();
+      ws.emplace(std::move(*raw));
+      ws->async_accept([&](beast::error_code ec) {
+        ASSERT_FALSE(ec) << ec.message();
+        ws->async_read(buffer, [&](beast::error_code ec, size_t) {
+          ASSERT_FALSE(ec) << ec.message();
+          echoed.set_value(beast::buffers_to_string(buffer.data()));
+          ws->text(true);
+          ws->async_write(buffer.data(), [&](beast::error_code ec, size_t) {
+            ASSERT_FALSE(ec) << ec.message();
+            buffer.consume(buffer.size());
+            ws->async_read(buffer, [&](beast::error_code ec, size_t) { closed.set_value(ec); });
+          });
+        });
+      });
+    });
+  });
+  client.next_layer().handshake(ssl::stream_base::client);
+  client.handshake("127.0.0.1", "/");
+  const std::string message = Pattern(200 << 10);
+  client.text(true);
+  client.write(net::buffer(message));
+  beast::flat_buffer reply;
+  client.read(reply);
+  EXPECT_TRUE(echoed.get_future().get() == message);
+  EXPECT_TRUE(beast::buffers_to_string(reply.data()) == message);
+  client.close(websocket::close_code::normal);
+  EXPECT_EQ(closed.get_future().get(), websocket::error::closed);
+  // The server's teardown closed the connection.
+  beast::error_code ec;
+  char c;
+  client.next_layer().next_layer().read_some(net::buffer(&c, 1), ec);
+  EXPECT_TRUE(ec);
+  std::promise<void> gone;
+  net::post(strand, [&] {
+    ws.reset();
+    gone.set_value();
+  });
+  gone.get_future().wait();
+}
+
+}  // namespace
+}  // namespace vigil
