@@ -209,6 +209,9 @@ class WebSocketSession : public ChannelTarget,
       }
     }
     buffer_.consume(buffer_.size());
+    // Most connections are idle between messages: give the message's memory back rather than
+    // keep each one's largest message for the life of the connection.
+    buffer_.shrink_to_fit();
     DoRead();
   }
 

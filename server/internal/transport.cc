@@ -330,6 +330,10 @@ Result<net::ssl::context> MakeTlsContext(const TransportConfig& config) {
   // An idle connection gives its TLS read and write buffers back (about 34 KB each; TlsStream
   // sets it on each connection too): thousands of agents sit idle between questions.
   SSL_CTX_set_mode(ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
+  // Agents hold one connection for days and people's calls are few: resuming sessions saves
+  // little, while a server-side session cache and tickets cost memory and work per connection.
+  SSL_CTX_set_session_cache_mode(ctx.native_handle(), SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(ctx.native_handle(), 0);
   beast::error_code ec;
   ctx.use_certificate_chain_file(config.cert_file, ec);
   if (ec)
