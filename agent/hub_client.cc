@@ -102,6 +102,10 @@ class HubClient::Session {
       if (end) return *end;
     }
     while (!c_.stopping()) {
+      if (Status s = ReportAdoptedConfig(); !s.ok()) {
+        c_.Log(LogLevel::kWarning, "hub: " + s.message());
+        return End::kBackoff;
+      }
       if (Status s = SendReplies(); !s.ok()) {
         c_.Log(LogLevel::kWarning, "hub: " + s.message());
         return End::kBackoff;
@@ -140,6 +144,7 @@ class HubClient::Session {
     }
     AgentCounters counters = c_.status_.counters();
     hello.config_version = counters.config_version;
+    told_version_ = counters.config_version;
     hello.roles = counters.roles;
     hello.outbox_next_seq = c_.outbox_.stats().next_seq;
     return ws_->Send(wire::Encode(hello));
@@ -232,9 +237,16 @@ class HubClient::Session {
     }
     if (!reason.empty()) {
       c_.Log(LogLevel::kError, "refused a config from hub " + url_ + ": " + reason);
-      c_.status_.Update([&](AgentCounters& counters) { counters.config_error = reason; });
+      uint64_t running = 0;
+      c_.status_.Update([&](AgentCounters& counters) {
+        counters.config_error = reason;
+        running = counters.config_version;
+      });
       wire::Error error{std::string(kConfigRefused), reason, version};
       if (!SendOrLog(wire::Encode(error))) return End::kBackoff;
+      // The refusal answers the hub's request; the status says what the node stays on.
+      if (!SendOrLog(wire::Encode(wire::ConfigStatus{running, reason}))) return End::kBackoff;
+      told_version_ = running;
       return std::nullopt;
     }
     c_.accepted_version_ = config.version;
@@ -347,6 +359,20 @@ class HubClient::Session {
     }
   }
 
+  // Tells the hub the config version the node runs once it differs from what this connection
+  // last said (the hello's, or a config_status'): the daemon adopts a config between cycles,
+  // after the `config` was taken here, so the change shows in the status, not in Handle().
+  Status ReportAdoptedConfig() {
+    const AgentCounters counters = c_.status_.counters();
+    if (counters.config_version == told_version_) return Status::Ok();
+    VIGIL_RETURN_IF_ERROR(ws_->Send(
+        wire::Encode(wire::ConfigStatus{counters.config_version, counters.config_error})));
+    told_version_ = counters.config_version;
+    c_.Log(LogLevel::kInfo,
+           "told hub " + url_ + " that this node runs config " + std::to_string(told_version_));
+    return Status::Ok();
+  }
+
   // Sends the answers the task thread left, oldest first; one that could not be sent stays.
   Status SendReplies() {
     for (;;) {
@@ -444,6 +470,7 @@ class HubClient::Session {
   bool enrolling_ = false;
   bool welcomed_ = false;
   uint64_t sent_through_ = 0;      // the last seq sent on this connection
+  uint64_t told_version_ = 0;      // the config version the hub last heard of on this connection
   std::deque<uint64_t> in_flight_;  // last seq of each results message not yet acknowledged
 };
 

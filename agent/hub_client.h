@@ -11,7 +11,11 @@
 // `config`: verified against the hub key pinned at enrolment (the first welcome's) and taken
 // only when it is signed by that key and newer than the running config; then it is handed to
 // `on_config`. Anything else is refused: logged, recorded in the status (`config_error`) and
-// answered with `error` code `config_refused`, ref = the version, message = the reason.
+// answered with `error` code `config_refused`, ref = the version, message = the reason, then
+// `config_status` (the version the node stays on, config_error = the reason). When the daemon
+// adopts a config (between cycles, so the running version in the AgentStatus changes), the
+// connection tells the hub with `config_status` within ~100 ms; a connection that ends first
+// leaves it to the next hello. Neither goes through the outbox: it is state, not evidence.
 //
 // `task`: run by `on_task` on the client's task thread, one at a time, never on the thread that
 // reads the connection (a package upgrade can take minutes; live queries keep being answered).

@@ -302,12 +302,12 @@ void FleetService::SetOnline(const std::string& host, const std::string& hostnam
   std::shared_ptr<AgentChannel> replaced;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto [it, added] = online_.try_emplace(host, Online{channel, hostname, config_version});
+    auto [it, added] = online_.try_emplace(host, Online{channel, hostname, config_version, 0});
     if (added) {
       metrics_.online_nodes.fetch_add(1, std::memory_order_relaxed);
     } else {
       replaced = std::move(it->second.channel);
-      it->second = Online{std::move(channel), hostname, config_version};
+      it->second = Online{std::move(channel), hostname, config_version, 0};
     }
   }
   if (replaced) replaced->Close("replaced by a newer connection of this node");
@@ -328,8 +328,28 @@ void FleetService::SendConfig(const std::string& host, const std::string& hostna
   metrics_.configs_sent.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(mu_);
   if (auto it = online_.find(host); it != online_.end() && it->second.channel == channel) {
-    it->second.config_version = current;
+    it->second.config_sent = std::max(it->second.config_sent, current);
   }
+}
+
+Result<bool> FleetService::SetRunning(const std::string& host,
+                                      const std::shared_ptr<AgentChannel>& channel,
+                                      uint64_t version) {
+  std::lock_guard<std::mutex> writing(node_write_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = online_.find(host);
+    if (it == online_.end() || it->second.channel != channel) return false;
+    it->second.config_version = version;
+  }
+  VIGIL_ASSIGN_OR_RETURN(std::optional<NodeRecord> node, store_.GetNode(host));
+  // A newer connection of the node may have stored its hello and not be online yet: the
+  // record names the connection that wrote it last.
+  if (!node || node->remote_address != channel->remote_address()) return false;
+  if (node->config_version == version) return false;
+  node->config_version = version;
+  VIGIL_RETURN_IF_ERROR(store_.PutNode(*node));
+  return true;
 }
 
 size_t FleetService::ConfigChanged() {
@@ -339,7 +359,7 @@ size_t FleetService::ConfigChanged() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [host, online] : online_) {
-      if (online.config_version < current) {
+      if (online.config_version < current && online.config_sent < current) {
         nodes.emplace_back(host, online.hostname, online.config_version, online.channel);
       }
     }
@@ -382,11 +402,14 @@ bool FleetService::SetOffline(const std::string& host, uint64_t channel_id) {
 }
 
 Status FleetService::RemoveNode(std::string_view host_identifier) {
-  VIGIL_ASSIGN_OR_RETURN(std::optional<NodeRecord> node, store_.GetNode(host_identifier));
-  if (!node) {
-    return Status::NotFound("node '" + std::string(host_identifier) + "' is not enrolled");
+  {
+    std::lock_guard<std::mutex> writing(node_write_mu_);
+    VIGIL_ASSIGN_OR_RETURN(std::optional<NodeRecord> node, store_.GetNode(host_identifier));
+    if (!node) {
+      return Status::NotFound("node '" + std::string(host_identifier) + "' is not enrolled");
+    }
+    VIGIL_RETURN_IF_ERROR(store_.DeleteNode(host_identifier));
   }
-  VIGIL_RETURN_IF_ERROR(store_.DeleteNode(host_identifier));
   std::shared_ptr<AgentChannel> channel;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -107,7 +107,8 @@ class FleetService : public Fleet {
   Status RemoveNode(std::string_view host_identifier) override;
 
   // A new config version became current: every online node whose running version is older
-  // gets its `config` message now (the others on their next hello). Returns how many were sent.
+  // and that was not sent it on its connection yet gets its `config` message now (the others
+  // on their next hello). Returns how many were sent.
   size_t ConfigChanged();
 
   // The enrolled nodes a campaign target ("all", globs, "role:NAME", comma lists) matches, in
@@ -129,7 +130,11 @@ class FleetService : public Fleet {
   struct Online {
     std::shared_ptr<AgentChannel> channel;
     std::string hostname;
-    uint64_t config_version = 0;  // what the node runs, as far as the hub knows
+    // What the node runs: its hello's version, then its config_status messages'. Only the node
+    // says what it runs; sending a config does not change it (the node may refuse it).
+    uint64_t config_version = 0;
+    // The newest version sent on this connection (0: none), so that one is not sent twice.
+    uint64_t config_sent = 0;
   };
   using Deliveries = std::vector<std::shared_ptr<Watcher>>;
 
@@ -145,6 +150,12 @@ class FleetService : public Fleet {
   // Sends the node its config when the current version is newer than `running`.
   void SendConfig(const std::string& host, const std::string& hostname, uint64_t running,
                   const std::shared_ptr<AgentChannel>& channel);
+  // The node said (config_status) that it runs `version`: kept in its stored record and its
+  // online entry, unless `channel` is no longer the node's connection (a newer one, or a
+  // removed node, must not be overwritten). True when the stored version changed; the store's
+  // error otherwise.
+  Result<bool> SetRunning(const std::string& host, const std::shared_ptr<AgentChannel>& channel,
+                          uint64_t version);
   // The node's roles for `role:` targets: the published config's assignment, else its hello's.
   std::vector<std::string> RolesOf(const NodeRecord& node) const;
   // False when `channel_id` is not the node's current connection.
@@ -175,6 +186,9 @@ class FleetService : public Fleet {
   FleetMetrics metrics_;
   // Serialises enrollments, so one host identifier cannot be enrolled twice at once.
   std::mutex enroll_mu_;
+  // Serialises SetRunning's read-modify-write of a node's record with RemoveNode, so a removed
+  // node is not written back. Taken before mu_.
+  std::mutex node_write_mu_;
 
   mutable std::mutex mu_;
   std::condition_variable timer_cv_;

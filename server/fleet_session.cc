@@ -55,6 +55,7 @@ class FleetService::Session : public AgentSession {
   void OnHello(wire::Hello& hello);
   void OnResults(const wire::Results& results);
   void OnQueryResult(const wire::QueryResult& result);
+  void OnConfigStatus(const wire::ConfigStatus& status);
   void Touch();
 
   FleetService& fleet_;
@@ -129,6 +130,8 @@ void FleetService::Session::OnMessage(std::string_view text) {
       fleet_.Log("node '" + host_ + "': task_result for task '" + task->id + "' (" +
                  task->outcome + ") ignored; this hub runs no tasks");
     }
+  } else if (auto* status = std::get_if<wire::ConfigStatus>(&message)) {
+    OnConfigStatus(*status);
   } else if (auto* error = std::get_if<wire::Error>(&message)) {
     if (error->code == kConfigRefused) {
       fleet_.metrics_.configs_refused.fetch_add(1, std::memory_order_relaxed);
@@ -266,6 +269,22 @@ void FleetService::Session::OnQueryResult(const wire::QueryResult& result) {
     fleet_.metrics_.store_errors.fetch_add(1, std::memory_order_relaxed);
     Send(AgentErrorFrame(kStoreFailed, "storing the answer failed: " + status.message(),
                          result.id));
+  }
+}
+
+// The version the node runs now, as it says after adopting or refusing a config: what
+// `vigilctl nodes` shows. A refusal names the version the node stays on, so the record keeps
+// what the node runs either way.
+void FleetService::Session::OnConfigStatus(const wire::ConfigStatus& status) {
+  Result<bool> changed = fleet_.SetRunning(host_, channel_, status.config_version);
+  if (!changed.ok()) {
+    fleet_.metrics_.store_errors.fetch_add(1, std::memory_order_relaxed);
+    Send(AgentErrorFrame(
+        kStoreFailed, "storing the node's config version failed: " + changed.status().message()));
+    return;
+  }
+  if (*changed) {
+    fleet_.Log("node '" + host_ + "' runs config " + std::to_string(status.config_version));
   }
 }
 

@@ -490,6 +490,13 @@ TaskResult DecodeTaskResult(Fields& in) {
   return m;
 }
 
+ConfigStatus DecodeConfigStatus(Fields& in) {
+  ConfigStatus m;
+  m.config_version = in.Uint("config_version");
+  m.config_error = in.OptString("config_error").value_or("");
+  return m;
+}
+
 Error DecodeError(Fields& in) {
   Error m;
   m.code = in.String("code");
@@ -516,9 +523,9 @@ Error Failure(std::string_view code, std::string message, std::string ref = {}) 
 }  // namespace
 
 std::string_view TypeName(const Message& message) {
-  static constexpr std::string_view kNames[] = {"hello",        "welcome", "config", "query",
-                                                "query_result", "results", "ack",    "task",
-                                                "task_result",  "error"};
+  static constexpr std::string_view kNames[] = {"hello",        "welcome",       "config", "query",
+                                                "query_result", "results",       "ack",    "task",
+                                                "task_result",  "config_status", "error"};
   static_assert(std::size(kNames) == std::variant_size_v<Message>);
   return kNames[message.index()];
 }
@@ -653,6 +660,13 @@ std::string Encode(const TaskResult& m) {
   return out.Finish();
 }
 
+std::string Encode(const ConfigStatus& m) {
+  Out out("config_status");
+  out.Uint("config_version", m.config_version);
+  if (!m.config_error.empty()) out.Str("config_error", m.config_error);
+  return out.Finish();
+}
+
 std::string Encode(const Error& m) {
   Out out("error");
   out.Str("code", m.code);
@@ -734,6 +748,8 @@ DecodeResult Decode(std::string_view text, const DecodeLimits& limits) {
     message = DecodeTask(in);
   } else if (type == "task_result") {
     message = DecodeTaskResult(in);
+  } else if (type == "config_status") {
+    message = DecodeConfigStatus(in);
   } else if (type == "error") {
     message = DecodeError(in);
   } else {

@@ -155,6 +155,20 @@ struct TaskResult {
   friend bool operator==(const TaskResult&, const TaskResult&) = default;
 };
 
+// agent -> hub: the config version the node runs now. Sent when the agent adopts a config the
+// hub sent (verified, kept and loaded: the version is the running one from then on), and when it
+// refuses one (the version is the one it stays on, config_error says why). It is current state,
+// not evidence: it never goes through the outbox, and a hub that missed it learns the version
+// from the next hello. config_error is optional ("" when absent or null; left out when empty):
+// why the last config offered was refused, "" when the last one was taken.
+//   {"type":"config_status","v":1,"config_version":4}
+//   {"type":"config_status","v":1,"config_version":3,"config_error":"config 4 is unsigned"}
+struct ConfigStatus {
+  uint64_t config_version = 0;
+  std::string config_error;
+  friend bool operator==(const ConfigStatus&, const ConfigStatus&) = default;
+};
+
 // Either way: a request could not be handled. `ref` is optional ("" when absent or null).
 struct Error {
   std::string code;
@@ -163,8 +177,8 @@ struct Error {
   friend bool operator==(const Error&, const Error&) = default;
 };
 
-using Message =
-    std::variant<Hello, Welcome, Config, Query, QueryResult, Results, Ack, Task, TaskResult, Error>;
+using Message = std::variant<Hello, Welcome, Config, Query, QueryResult, Results, Ack, Task,
+                             TaskResult, ConfigStatus, Error>;
 
 // "hello", "query_result", ... : the `type` of a message.
 std::string_view TypeName(const Message& message);
@@ -183,6 +197,7 @@ std::string Encode(const Results& m);
 std::string Encode(const Ack& m);
 std::string Encode(const Task& m);
 std::string Encode(const TaskResult& m);
+std::string Encode(const ConfigStatus& m);
 std::string Encode(const Error& m);
 std::string Encode(const Message& m);
 

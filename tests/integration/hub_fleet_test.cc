@@ -3,8 +3,8 @@
 // and roles, and vigilctl as an analyst uses it. Enrollment (a wrong secret refused), live
 // queries to all, by glob and by role with the exact rows each node has, a bad statement
 // answered as per-node errors, an offline node counted and later answering with --wait, roles
-// enforced, a hub restart that loses nothing, and malformed and oversized frames that harm no
-// other agent.
+// enforced, a hub restart that loses nothing, the config version each node runs (adopted or a
+// refused one), and malformed and oversized frames that harm no other agent.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -151,6 +152,19 @@ roles:
     args.insert(args.begin(), {VIGILCTL_BIN, "--hub", url_, "--hub-fingerprint", fingerprint_,
                                "--token", token});
     return RunProcess(args, "", std::chrono::seconds(120));
+  }
+
+  // Each node's config_version as `vigilctl nodes --json` (GET /api/v1/nodes) shows it.
+  std::map<std::string, uint64_t> ConfigVersions() {
+    ProcessResult nodes = Ctl({"nodes", "--json"}, viewer_);
+    std::map<std::string, uint64_t> versions;
+    rapidjson::Document doc;
+    doc.Parse(nodes.out.c_str());
+    if (nodes.exit_code != 0 || !doc.IsArray()) return versions;
+    for (const auto& node : doc.GetArray()) {
+      versions[node["host_identifier"].GetString()] = node["config_version"].GetUint64();
+    }
+    return versions;
   }
 
   std::set<std::string> OnlineNodes() {
@@ -318,6 +332,59 @@ TEST_F(HubFleetTest, HubRestartLosesNothingAndAgentsReconnect) {
   // The agents come back by themselves (backoff with jitter) and answer again.
   ASSERT_TRUE(Eventually([&] { return OnlineNodes().size() == 3; }, kLong)) << Logs();
   EXPECT_EQ(RowsByNode(Query(kHostnameSql, {}, 0)).size(), 3u);
+}
+
+// The hub shows the version each node runs as the node says it, not the one it was sent.
+TEST_F(HubFleetTest, NodesShowTheConfigVersionTheyRunAdoptedOrRefused) {
+  // Version 1 was published before the agents started: each said hello with none, was sent 1,
+  // adopted it and told the hub on the same connection.
+  using Versions = std::map<std::string, uint64_t>;
+  const Versions all_one = {{"node-a", 1}, {"node-b", 1}, {"node-c", 1}};
+  ASSERT_TRUE(Eventually([&] { return ConfigVersions() == all_one; }, kLong)) << Logs();
+  for (const Agent& agent : kAgents) {
+    EXPECT_THAT(hub_->err(), HasSubstr("node '" + agent.id + "' runs config 1")) << Logs();
+  }
+  // The table's last column is the version too.
+  ProcessResult table = Ctl({"nodes"}, viewer_);
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  std::istringstream lines(table.out);
+  std::string line;
+  ASSERT_TRUE(std::getline(lines, line));
+  EXPECT_EQ(line.substr(line.rfind('|') + 1), "config") << table.out;
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    ++rows;
+    EXPECT_EQ(line.substr(line.rfind('|') + 1), "1") << line;
+  }
+  EXPECT_EQ(rows, 3) << table.out;
+
+  // The hub's signing key replaced while it was stopped: version 2 is signed by a key no agent
+  // pinned, so every agent refuses it and stays on 1, and the hub shows 1.
+  const std::string port = url_.substr(url_.rfind(':') + 1);
+  ASSERT_EQ(hub_->Terminate(), 0);
+  const std::string key = hub_dir_ + "/signing/ed25519.pem";
+  ASSERT_TRUE(fs::exists(key));
+  fs::remove(key);
+  ProcessResult made = RunProcess({"openssl", "genpkey", "-algorithm", "ed25519", "-out", key});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write);
+  StartHub("127.0.0.1:" + port);
+  std::ofstream(dir_.path() + "/fleet/fleet.yaml", std::ios::app) << "    vars: {}\n";
+  ProcessResult published = Ctl({"config", "publish", dir_.path() + "/fleet"}, admin_);
+  ASSERT_EQ(published.exit_code, 0) << published.out << published.err;
+  ASSERT_THAT(published.out, HasSubstr("version 2"));
+  for (const Agent& agent : kAgents) {
+    EXPECT_TRUE(Eventually(
+        [&] {
+          return ReadFile(dir_.path() + "/" + agent.id + ".log")
+                     .find("refused a config from hub " + url_ + ": config 2:") !=
+                 std::string::npos;
+        },
+        kLong))
+        << agent.id << Logs();
+  }
+  ASSERT_TRUE(Eventually([&] { return OnlineNodes().size() == kAgents.size(); }, kLong)) << Logs();
+  EXPECT_EQ(ConfigVersions(), all_one) << Logs();
 }
 
 TEST_F(HubFleetTest, MalformedAndOversizedFramesHarmNoOtherAgent) {

@@ -2,11 +2,15 @@
 // --hub`) on the debian12 fixture against a real in-process hub whose side is scripted
 // (scripted_hub.h), with configs signed by a real Ed25519 key. The key the hub presents at
 // enrolment is pinned; a config is adopted only when that key signed it and it is newer; the
-// store keeps it as received, and a restart verifies it again before running it.
+// store keeps it as received, and a restart verifies it again before running it. The hub is
+// told (config_status) which version the node runs once it adopts one, and on a refusal.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "agent/daemon.h"
 #include "agent/hub_client.h"
@@ -14,6 +18,7 @@
 #include "engine/signing.h"
 #include "engine/store/store.h"
 #include "engine/wire/messages.h"
+#include "server/hub.h"
 #include "tests/testing/sql_fixture.h"
 #include "tests/unit/agent/scripted_hub.h"
 
@@ -36,6 +41,44 @@ std::string ConfigJson(uint64_t version, std::string_view query = "") {
          sql + R"("}}}]})";
 }
 
+// The agent's config_status messages as the hub received them (the script ignores them).
+struct ConfigStatuses {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<wire::ConfigStatus> seen;
+
+  template <typename Pred>
+  bool WaitFor(Pred pred, std::chrono::milliseconds limit = 10s) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, limit, pred);
+  }
+};
+
+// The scripted session, recording config_status on the way.
+class RecordingSession : public server::AgentSession {
+ public:
+  RecordingSession(std::shared_ptr<ConfigStatuses> statuses,
+                   std::unique_ptr<server::AgentSession> inner)
+      : statuses_(std::move(statuses)), inner_(std::move(inner)) {}
+
+  void OnMessage(std::string_view text) override {
+    wire::DecodeResult decoded = wire::Decode(text);
+    if (decoded.ok()) {
+      if (auto* status = std::get_if<wire::ConfigStatus>(&decoded.message())) {
+        std::lock_guard lock(statuses_->mutex);
+        statuses_->seen.push_back(*status);
+        statuses_->changed.notify_all();
+      }
+    }
+    inner_->OnMessage(text);
+  }
+  void OnClose() override { inner_->OnClose(); }
+
+ private:
+  const std::shared_ptr<ConfigStatuses> statuses_;
+  const std::unique_ptr<server::AgentSession> inner_;
+};
+
 class HubConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -44,8 +87,18 @@ class HubConfigTest : public ::testing::Test {
     key_ = *key;
     script_ = std::make_shared<scripted::HubScript>();
     script_->public_key = key_.public_key;
-    hub_ = scripted::StartScriptedHub(hub_dir_.path(), 0, script_);
-    ASSERT_NE(hub_, nullptr);
+    statuses_ = std::make_shared<ConfigStatuses>();
+    server::HubOptions options;
+    options.state_dir = hub_dir_.path();
+    options.threads = 1;
+    options.agent_sessions = [script = script_,
+                              statuses = statuses_](std::shared_ptr<server::AgentChannel> channel) {
+      return std::make_unique<RecordingSession>(
+          statuses, std::make_unique<scripted::ScriptedSession>(script, std::move(channel)));
+    };
+    hub_ = std::make_unique<server::Hub>(std::move(options));
+    Status started = hub_->Start();
+    ASSERT_TRUE(started.ok()) << started.message();
     dir_.WriteFile("/secret", std::string(scripted::kSecret) + "\n");
   }
 
@@ -146,6 +199,7 @@ class HubConfigTest : public ::testing::Test {
   testing::TempDir dir_;
   SigningKey key_;
   std::shared_ptr<scripted::HubScript> script_;
+  std::shared_ptr<ConfigStatuses> statuses_;
   std::unique_ptr<server::Hub> hub_;
   std::unique_ptr<Daemon> daemon_;
   std::thread run_;
@@ -271,6 +325,45 @@ TEST_F(HubConfigTest, TamperedUnsignedForeignOlderAndBrokenConfigsAreRefused) {
   // A good one after all that is taken, and clears the error.
   Adopt(Signed(ConfigJson(8)), 8);
   EXPECT_EQ(daemon_->status().config_error, "");
+}
+
+// The hub learns what the node runs from the node, on the same connection: the version once
+// the daemon adopted it, and on a refusal the version it stays on with the reason.
+TEST_F(HubConfigTest, TheHubIsToldTheVersionAdoptedAndTheOneKeptOnARefusal) {
+  StartDaemon(Options());
+  const auto seen = [this] {
+    std::lock_guard lock(statuses_->mutex);
+    return statuses_->seen;
+  };
+  // Nothing to tell while the node runs what its hello said.
+  ASSERT_TRUE(Eventually([&] { return daemon_->status().cycles >= 1; }, 30s)) << Log();
+  EXPECT_TRUE(seen().empty());
+
+  Adopt(Signed(ConfigJson(3)), 3);
+  ASSERT_TRUE(statuses_->WaitFor([&] { return !statuses_->seen.empty(); })) << Log();
+  EXPECT_EQ(seen(), (std::vector<wire::ConfigStatus>{{3, ""}}));
+
+  // Refused before it is taken (unsigned), and after (its check does not prepare): the hub
+  // hears the error and then that the node still runs 3.
+  ASSERT_TRUE(Refusal(ConfigJson(5), 5)) << Log();
+  ASSERT_TRUE(statuses_->WaitFor([&] { return statuses_->seen.size() >= 2; })) << Log();
+  EXPECT_EQ(seen()[1], (wire::ConfigStatus{3, "config 5 is unsigned"}));
+  ASSERT_TRUE(Refusal(Signed(ConfigJson(7, "SELECT nope FROM no_such_table")), 7)) << Log();
+  ASSERT_TRUE(statuses_->WaitFor([&] { return statuses_->seen.size() >= 3; })) << Log();
+  EXPECT_EQ(seen()[2].config_version, 3u);
+  EXPECT_THAT(seen()[2].config_error, HasSubstr("config 7 not taken"));
+
+  // A good one after that is adopted and told, with no error left.
+  Adopt(Signed(ConfigJson(8)), 8);
+  ASSERT_TRUE(statuses_->WaitFor([&] { return statuses_->seen.size() >= 4; })) << Log();
+  EXPECT_EQ(seen()[3], (wire::ConfigStatus{8, ""}));
+  {
+    std::lock_guard lock(script_->mutex);
+    EXPECT_EQ(script_->hellos.size(), 1u) << "all of it on the first connection";
+  }
+  // Told once each: nothing more while the node keeps running 8.
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(seen().size(), 4u);
 }
 
 TEST_F(HubConfigTest, RestartRunsTheStoredConfigOnceItVerifiesAgain) {

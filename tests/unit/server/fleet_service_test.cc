@@ -548,6 +548,102 @@ TEST_F(FleetServiceTest, NodesGetTheCurrentConfigOnHelloAndOnANewVersion) {
   EXPECT_TRUE(a.channel->open());
 }
 
+uint64_t StoredVersion(HubStore& store, const std::string& host) {
+  auto node = store.GetNode(host);
+  EXPECT_TRUE(node.ok()) << node.status().ToString();
+  EXPECT_TRUE(node.ok() && node.value().has_value()) << host << " is not stored";
+  return node.ok() && node.value() ? node.value()->config_version : 0;
+}
+
+TEST_F(FleetServiceTest, TheRecordShowsTheVersionTheNodeSaysItRunsNotTheOneSent) {
+  FakePublished published;
+  published.version = 4;
+  FleetOptions options;
+  published.Wire(options);
+  Open(std::move(options));
+  Agent& a = Connect();
+  const std::string key = Enroll(a, "hist-01");  // runs 3, is sent 4 after its welcome
+  ASSERT_THAT(ConfigVersions(a), ElementsAre(4u));
+
+  // Sending is not adopting: the record keeps the hello's version until the node says more.
+  EXPECT_EQ(StoredVersion(*store_, "hist-01"), 3u);
+  EXPECT_EQ(fleet_->ConfigChanged(), 0u) << "version 4 was sent on this connection already";
+
+  // The node adopted it.
+  const size_t frames = a.channel->frames().size();
+  a.Say(wire::ConfigStatus{4, ""});
+  EXPECT_EQ(StoredVersion(*store_, "hist-01"), 4u);
+  EXPECT_EQ(a.channel->frames().size(), frames) << "a config_status is not answered";
+  EXPECT_THAT(log(), ::testing::Contains(HasSubstr("node 'hist-01' runs config 4")));
+
+  // Version 5 is refused: the node says so and stays on 4, and so does its record.
+  published.version = 5;
+  EXPECT_EQ(fleet_->ConfigChanged(), 1u);
+  a.Say(wire::Error{"config_refused", "config 5: the signature does not verify", "5"});
+  a.Say(wire::ConfigStatus{4, "config 5: the signature does not verify"});
+  EXPECT_EQ(StoredVersion(*store_, "hist-01"), 4u);
+  EXPECT_EQ(fleet_->metrics().configs_refused.load(), 1u);
+  // Not sent again on this connection (the node would refuse it again); a new one gets it.
+  EXPECT_EQ(fleet_->ConfigChanged(), 0u);
+  EXPECT_THAT(ConfigVersions(a), ElementsAre(4u, 5u));
+  Agent& again = Connect();
+  wire::Hello hello = HelloFor("hist-01");
+  hello.node_key = key;
+  hello.config_version = 4;
+  again.Say(hello);
+  EXPECT_THAT(ConfigVersions(again), ElementsAre(5u));
+  EXPECT_EQ(StoredVersion(*store_, "hist-01"), 4u);
+
+  // A node that runs the current version is not sent it again when it says so.
+  again.Say(wire::ConfigStatus{5, ""});
+  EXPECT_EQ(StoredVersion(*store_, "hist-01"), 5u);
+  published.version = 6;
+  EXPECT_EQ(fleet_->ConfigChanged(), 1u);
+  EXPECT_THAT(ConfigVersions(again), ElementsAre(5u, 6u));
+}
+
+TEST_F(FleetServiceTest, ConfigStatusOfAReplacedConnectionOrARemovedNodeChangesNothing) {
+  Agent& first = Connect();
+  const std::string key = Enroll(first, "hist-01");
+  Agent& second = Connect();
+  wire::Hello hello = HelloFor("hist-01");
+  hello.node_key = key;
+  hello.config_version = 6;
+  second.Say(hello);
+  ASSERT_FALSE(first.channel->open());
+
+  // What the old connection says last is older than the new connection's hello.
+  first.Say(wire::ConfigStatus{5, ""});
+  EXPECT_EQ(StoredVersion(*store_, "hist-01"), 6u);
+  second.Say(wire::ConfigStatus{7, ""});
+  EXPECT_EQ(StoredVersion(*store_, "hist-01"), 7u);
+
+  // A removed node is not written back by its connection's last words.
+  Status removed = fleet_->RemoveNode("hist-01");
+  ASSERT_TRUE(removed.ok()) << removed.ToString();
+  second.Say(wire::ConfigStatus{8, ""});
+  auto node = store_->GetNode("hist-01");
+  ASSERT_TRUE(node.ok());
+  EXPECT_FALSE(node.value().has_value()) << "the removed node came back";
+}
+
+TEST_F(FleetServiceTest, MalformedConfigStatusIsRefusedAndChangesNothing) {
+  Agent& agent = Connect();
+  Enroll(agent, "hist-01");
+  agent.Say(R"({"type":"config_status","v":1,"config_version":-4})");
+  wire::Error error = agent.last_error();
+  EXPECT_EQ(error.code, wire::kMalformed);
+  EXPECT_THAT(error.message, HasSubstr("\"config_version\""));
+  agent.Say(R"({"type":"config_status","v":1,"config_version":"4"})");
+  EXPECT_EQ(agent.last_error().code, wire::kMalformed);
+  EXPECT_TRUE(agent.channel->open());
+  EXPECT_EQ(StoredVersion(*store_, "hist-01"), 3u);
+  // Before a hello it is refused like anything else.
+  Agent& early = Connect();
+  early.Say(wire::ConfigStatus{4, ""});
+  EXPECT_EQ(early.last_error().code, "hello_required");
+}
+
 TEST_F(FleetServiceTest, TaskFramesGoToOnlineNodesAndResultsComeBack) {
   std::mutex mu;
   std::vector<std::string> results, online;

@@ -109,6 +109,8 @@ std::vector<Message> Samples() {
                  R"({"check":"a","status":"pass"})",
                  R"({"outcome":"applied","changes":[],"message":"","audit_seq":42})"},
       TaskResult{"t-2", "refused", std::nullopt, std::nullopt, std::nullopt},
+      ConfigStatus{4, ""},
+      ConfigStatus{3, "config 4: the signature does not verify against the hub key pinned"},
       Error{"unknown_type", "unknown message type \"bogus\"", "c-42"},
       Error{"node_invalid", "node key not known", ""},
   };
@@ -210,6 +212,27 @@ TEST(WireMessagesTest, HelloRolesAreOptional) {
   error = Refused(base + R"(,"roles":["web",7]})");
   EXPECT_EQ(error.code, kMalformed);
   EXPECT_EQ(error.message, R"(hello: field "roles/1" must be a string, not a number)");
+}
+
+TEST(WireMessagesTest, ConfigStatusSaysWhichVersionRunsAndWhyAnotherWasRefused) {
+  EXPECT_EQ(Encode(ConfigStatus{4, ""}), R"({"type":"config_status","v":1,"config_version":4})");
+  EXPECT_EQ(Encode(ConfigStatus{3, "config 4 is unsigned"}),
+            R"({"type":"config_status","v":1,"config_version":3,)"
+            R"("config_error":"config 4 is unsigned"})");
+  // config_error may be absent or null (no refusal) and is the only optional field.
+  const std::string base = R"({"type":"config_status","v":1,"config_version":7)";
+  EXPECT_EQ(std::get<ConfigStatus>(Decoded(base + "}")), (ConfigStatus{7, ""}));
+  EXPECT_EQ(std::get<ConfigStatus>(Decoded(base + R"(,"config_error":null})")),
+            (ConfigStatus{7, ""}));
+  EXPECT_EQ(std::get<ConfigStatus>(Decoded(base + R"(,"config_error":"no"})")),
+            (ConfigStatus{7, "no"}));
+  // Version 0: the node runs no config from the hub yet (the built-in default).
+  EXPECT_EQ(std::get<ConfigStatus>(Decoded(
+                R"({"type":"config_status","v":1,"config_version":0,"config_error":"x"})")),
+            (ConfigStatus{0, "x"}));
+  // Unknown fields are ignored, as in every message.
+  EXPECT_EQ(std::get<ConfigStatus>(Decoded(base + R"(,"roles":["web"],"next":{"a":1}})")),
+            (ConfigStatus{7, ""}));
 }
 
 TEST(WireMessagesTest, UnknownFieldsAreIgnored) {
@@ -359,6 +382,17 @@ TEST(WireMessagesTest, MalformedNamesWhatIsWrong) {
        R"(task: field "args/x" must be a string, a number, a boolean or an array of those)"},
       {R"({"type":"task_result","v":1,"id":"t","outcome":"applied","verdict_before":"pass"})",
        R"(task_result: field "verdict_before" must be an object or null, not a string)"},
+      {R"({"type":"config_status","v":1})", R"(config_status: field "config_version" is missing)"},
+      {R"({"type":"config_status","v":1,"config_version":-3})",
+       R"(config_status: field "config_version" must be a whole number >= 0, not the number -3)"},
+      {R"({"type":"config_status","v":1,"config_version":2.5})",
+       R"(config_status: field "config_version" must be a whole number >= 0, not the number 2.5)"},
+      {R"({"type":"config_status","v":1,"config_version":"4"})",
+       R"(config_status: field "config_version" must be a whole number >= 0, not a string)"},
+      {R"({"type":"config_status","v":1,"config_version":null})",
+       R"(config_status: field "config_version" must be a whole number >= 0, not null)"},
+      {R"({"type":"config_status","v":1,"config_version":4,"config_error":["refused"]})",
+       R"(config_status: field "config_error" must be a string or null, not an array)"},
       {R"({"type":"error","v":1,"code":"x"})", R"(error: field "message" is missing)"},
       {std::string(100, '[') + std::string(100, ']'),
        "message nests arrays and objects deeper than 64 levels"},
