@@ -251,4 +251,8 @@ std::unique_ptr<Action> MakePackageUpgrade() {
   return std::make_unique<PackageAction>(Verb::kUpgrade);
 }
 
+Status CheckPackageName(std::string_view what, std::string_view package) {
+  return system_text::CheckPackageName(what, package);
+}
+
 }  // namespace vigil::enforcers

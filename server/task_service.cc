@@ -10,6 +10,8 @@
 #include <set>
 #include <thread>
 
+#include "enforcers/system_actions.h"
+
 namespace vigil::server {
 namespace {
 
@@ -234,7 +236,11 @@ Result<TaskRecord> EmbeddedTaskService::Start(const TaskRequest& request,
       return Status::InvalidArgument("packages: more than " +
                                      std::to_string(options_.max_packages));
     }
-    for (const std::string& p : request.packages) VIGIL_RETURN_IF_ERROR(CheckName("package", p));
+    for (const std::string& p : request.packages) {
+      VIGIL_RETURN_IF_ERROR(CheckName("package", p));
+      // The agents refuse anything else (an apt option, say): refuse it before a node is asked.
+      VIGIL_RETURN_IF_ERROR(enforcers::CheckPackageName(kPackageUpgrade, p));
+    }
     task.packages = request.packages;
   } else {
     return Status::InvalidArgument("kind '" + request.kind +

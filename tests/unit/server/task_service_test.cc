@@ -16,6 +16,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 class TaskServiceTest : public ::testing::Test {
  protected:
@@ -336,6 +337,12 @@ TEST_F(TaskServiceTest, BadRequestsAreRefusedNamingTheField) {
   u.kind = "package_upgrade";
   u.packages = {"bad name"};
   EXPECT_THAT(start(u).message(), HasSubstr("package 'bad name' holds a blank"));
+  u.packages = {"openssl", "--allow-downgrades"};  // an apt option is no package name
+  EXPECT_THAT(start(u).message(),
+              HasSubstr("packages item '--allow-downgrades' is not a Debian package name"));
+  u.packages = {"libssl3:amd64"};  // name:arch is one
+  u.target = "bad[";
+  EXPECT_THAT(start(u).message(), Not(HasSubstr("package")));
   // Nothing was started.
   auto listed = service_->List(10);
   ASSERT_TRUE(listed.ok());
