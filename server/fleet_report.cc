@@ -307,6 +307,64 @@ Result<int64_t> ParseReportTime(std::string_view text, std::string_view what) {
                                  "seconds");
 }
 
+namespace {
+
+// The trend: each day's snapshot of the fleet, summed over the report's nodes from their daily
+// snapshots (HubStore::VerdictDays: one reverse seek per node, not a lookup per node, check and
+// day). A day on which no verdict counts (none yet, or every one not applicable) is left out.
+// Staleness is the report's view of a node at one time and is left out of the trend: a node
+// that went silent keeps counting its last verdicts. In a report of a past time the last day
+// is not over at `at`; its point is the snapshot at `at`, from the verdicts the report shows
+// (unscoped: every stored check, like the days before it).
+Status LoadTrend(const HubStore& store, int trend_days, bool historical, FleetReportInput& in) {
+  const int64_t last = FloorDay(in.at);
+  const int64_t first = last - (trend_days - 1);
+  const size_t days = static_cast<size_t>(trend_days);
+  std::vector<TrendPoint> points(days);
+  for (const FleetNode& node : in.nodes) {
+    std::vector<VerdictDayCounts> changes;
+    VIGIL_RETURN_IF_ERROR(store.VerdictDays(node.host_identifier, first * kDay, in.at,
+                                            [&](const VerdictDayCounts& c) {
+                                              changes.push_back(c);
+                                              return true;
+                                            }));
+    // Each change holds until the next one.
+    for (size_t i = 0; i < changes.size(); ++i) {
+      const int64_t from = FloorDay(changes[i].day) - first;
+      const int64_t to = i + 1 < changes.size() ? FloorDay(changes[i + 1].day) - first
+                                                : static_cast<int64_t>(days);
+      for (int64_t d = std::max<int64_t>(from, 0); d < to && d < trend_days; ++d) {
+        TrendPoint& p = points[static_cast<size_t>(d)];
+        p.pass += changes[i].pass;
+        p.fail += changes[i].fail;
+        p.error += changes[i].error;
+      }
+    }
+  }
+  if (historical) {
+    TrendPoint& p = points.back();
+    p = TrendPoint{};
+    for (const FleetNode& node : in.nodes) {
+      for (const VerdictSummary& v : node.verdicts) {
+        p.pass += v.status == "pass" || v.status == "fixed";
+        p.fail += v.status == "fail";
+        p.error += v.status == "error";
+      }
+    }
+  }
+  for (size_t d = 0; d < days; ++d) {
+    TrendPoint& p = points[d];
+    const int total = p.pass + p.fail + p.error;
+    if (total == 0) continue;
+    p.day = Day((first + static_cast<int64_t>(d)) * kDay);
+    p.pass_rate = static_cast<double>(p.pass) / total;
+    in.trend.push_back(std::move(p));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<FleetReportInput> LoadFleetReportInput(const HubStore& store, const packs::Catalog& catalog,
                                               const FleetReportLoad& load) {
   FleetReportInput in;
@@ -336,7 +394,11 @@ Result<FleetReportInput> LoadFleetReportInput(const HubStore& store, const packs
       node.online = online.count(record.host_identifier) > 0;
       node.last_seen = record.last_seen;
     }
-    VIGIL_ASSIGN_OR_RETURN(node.audit_head, store.AuditHead(record.host_identifier));
+    if (historical) {
+      VIGIL_ASSIGN_OR_RETURN(node.audit_head, store.AuditHeadAt(record.host_identifier, in.at));
+    } else {
+      VIGIL_ASSIGN_OR_RETURN(node.audit_head, store.AuditHead(record.host_identifier));
+    }
     index.emplace(record.host_identifier, in.nodes.size());
     in.nodes.push_back(std::move(node));
   }
@@ -366,15 +428,12 @@ Result<FleetReportInput> LoadFleetReportInput(const HubStore& store, const packs
           return true;
         }));
   } else {
-    std::vector<std::map<std::string, VerdictSummary>> latest(in.nodes.size());
-    VIGIL_RETURN_IF_ERROR(store.VerdictHistory("", 0, in.at, [&](const VerdictHistoryEntry& e) {
-      auto it = index.find(e.host_identifier);
-      if (it != index.end()) latest[it->second][e.verdict.check] = e.verdict;
-      return true;
-    }));
-    for (size_t i = 0; i < in.nodes.size(); ++i) {
-      for (auto& [check, v] : latest[i]) in.nodes[i].verdicts.push_back(std::move(v));
-    }
+    VIGIL_RETURN_IF_ERROR(store.LatestVerdictsAt(
+        in.at, [&](std::string_view host, const std::vector<VerdictSummary>& verdicts) {
+          auto it = index.find(std::string(host));
+          if (it != index.end()) in.nodes[it->second].verdicts = verdicts;
+          return true;
+        }));
   }
   for (FleetNode& node : in.nodes) {
     for (const VerdictSummary& v : node.verdicts) {
@@ -382,24 +441,7 @@ Result<FleetReportInput> LoadFleetReportInput(const HubStore& store, const packs
     }
   }
 
-  if (load.trend_days > 0) {
-    std::map<int64_t, TrendPoint> days;
-    const int64_t from = (FloorDay(in.at) - (load.trend_days - 1)) * kDay;
-    VIGIL_RETURN_IF_ERROR(store.VerdictDays(from, in.at, [&](const VerdictDayCounts& c) {
-      if (index.count(c.host_identifier) == 0) return true;
-      TrendPoint& p = days[c.day];
-      p.pass += c.pass;
-      p.fail += c.fail;
-      p.error += c.error;
-      return true;
-    }));
-    for (auto& [day, p] : days) {
-      p.day = Day(day);
-      const int total = p.pass + p.fail + p.error;
-      p.pass_rate = total == 0 ? 0 : static_cast<double>(p.pass) / total;
-      in.trend.push_back(std::move(p));
-    }
-  }
+  if (load.trend_days > 0) VIGIL_RETURN_IF_ERROR(LoadTrend(store, load.trend_days, historical, in));
   return in;
 }
 

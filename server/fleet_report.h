@@ -43,12 +43,13 @@ struct FleetNode {
   int target_sl = 0;      // 0: the report's default, raised to the highest level of a check
                           // that applied on the node
   std::vector<VerdictSummary> verdicts;  // its latest verdict of each check at T
-  std::optional<AuditHeadRecord> audit_head;
+  std::optional<AuditHeadRecord> audit_head;  // as it stood at T (flagged only if by then)
 };
 
-// The pass rate of one UTC day: of each node's latest verdict of each check, among those sent
-// that day (agents send every verdict again hourly, so an online node counts every check each
-// day), how many passed (HubStore::VerdictDays summed over the nodes).
+// The fleet's snapshot at the end of one UTC day: of each node's latest verdict of each check
+// at or before the day's end, how many passed (HubStore::VerdictDays summed over the nodes; a
+// node with no verdict yet counts in none, a stale one still counts). In a report of a past
+// time, the last day's point is the snapshot at that time.
 struct TrendPoint {
   std::string day;  // "2026-11-25"
   int pass = 0;     // pass or fixed
@@ -161,10 +162,11 @@ struct FleetReportLoad {
 };
 
 // The enrolled nodes (at `at`: those enrolled by then) with their latest verdicts, presence and
-// audit heads, and the trend of the trend_days before the report's time. Now: the latest
+// audit heads, and the trend of the trend_days up to the report's time. Now: the latest
 // verdicts, `online`, and the nodes' last_seen. At a past time: each node's latest verdict of
-// each check at or before it from the history, whether it was connected then
-// (HubStore::PresenceAt), and the last time it was heard from by then.
+// each check at or before it (HubStore::LatestVerdictsAt), whether it was connected then
+// (HubStore::PresenceAt), the last time it was heard from by then, and its audit head as it
+// stood then (HubStore::AuditHeadAt: a flag raised later does not show).
 Result<FleetReportInput> LoadFleetReportInput(const HubStore& store, const packs::Catalog& catalog,
                                               const FleetReportLoad& load);
 

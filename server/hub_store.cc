@@ -527,8 +527,11 @@ Result<std::map<std::string, std::string>> DecodeConfigFiles(std::string_view te
 
 class EmbeddedHubStore final : public HubStore {
  public:
-  explicit EmbeddedHubStore(std::unique_ptr<store::Store> store)
-      : store_(std::move(store)), audit_(*store_), evidence_(*store_) {}
+  EmbeddedHubStore(std::unique_ptr<store::Store> store, std::function<int64_t()> unix_seconds)
+      : store_(std::move(store)), audit_(*store_), evidence_(*store_, std::move(unix_seconds)) {}
+
+  // Before the store is shared: what an older hub derived from the evidence, brought up to date.
+  Status UpgradeEvidence() { return evidence_.Upgrade(); }
 
   Status PutNode(const NodeRecord& node) override {
     VIGIL_RETURN_IF_ERROR(CheckIdentifier("a node's host identifier", node.host_identifier));
@@ -918,6 +921,13 @@ class EmbeddedHubStore final : public HubStore {
     return evidence_.LatestVerdicts(visit);
   }
 
+  Status LatestVerdictsAt(
+      int64_t at, const std::function<bool(std::string_view host_identifier,
+                                           const std::vector<VerdictSummary>& verdicts)>& visit)
+      const override {
+    return evidence_.LatestVerdictsAt(at, visit);
+  }
+
   Result<std::optional<std::string>> LatestVerdictJson(std::string_view host_identifier,
                                                        std::string_view check) const override {
     VIGIL_RETURN_IF_ERROR(CheckIdentifier("a node's host identifier", host_identifier));
@@ -931,15 +941,22 @@ class EmbeddedHubStore final : public HubStore {
   }
 
   Status VerdictDays(
-      int64_t from, int64_t to,
+      std::string_view host_identifier, int64_t from, int64_t to,
       const std::function<bool(const VerdictDayCounts& counts)>& visit) const override {
-    return evidence_.VerdictDays(from, to, visit);
+    VIGIL_RETURN_IF_ERROR(CheckIdentifier("a node's host identifier", host_identifier));
+    return evidence_.VerdictDays(host_identifier, from, to, visit);
   }
 
   Result<std::optional<AuditHeadRecord>> AuditHead(
       std::string_view host_identifier) const override {
     VIGIL_RETURN_IF_ERROR(CheckIdentifier("a node's host identifier", host_identifier));
     return evidence_.AuditHead(host_identifier);
+  }
+
+  Result<std::optional<AuditHeadRecord>> AuditHeadAt(std::string_view host_identifier,
+                                                     int64_t at) const override {
+    VIGIL_RETURN_IF_ERROR(CheckIdentifier("a node's host identifier", host_identifier));
+    return evidence_.AuditHeadAt(host_identifier, at);
   }
 
   Status RecordConnected(std::string_view host_identifier, int64_t unix_ms) override {
@@ -1092,10 +1109,13 @@ class EmbeddedHubStore final : public HubStore {
 
 }  // namespace
 
-Result<std::unique_ptr<HubStore>> OpenEmbeddedHubStore(const std::string& dir) {
+Result<std::unique_ptr<HubStore>> OpenEmbeddedHubStore(const std::string& dir,
+                                                       std::function<int64_t()> unix_seconds) {
   VIGIL_ASSIGN_OR_RETURN(auto store,
                          store::Store::Open(dir, {.create = true, .layout = store::Layout::kHub}));
-  return std::unique_ptr<HubStore>(std::make_unique<EmbeddedHubStore>(std::move(store)));
+  auto hub = std::make_unique<EmbeddedHubStore>(std::move(store), std::move(unix_seconds));
+  VIGIL_RETURN_IF_ERROR(hub->UpgradeEvidence());
+  return std::unique_ptr<HubStore>(std::move(hub));
 }
 
 }  // namespace vigil::server

@@ -121,8 +121,10 @@ struct VerdictHistoryEntry {
   friend bool operator==(const VerdictHistoryEntry&, const VerdictHistoryEntry&) = default;
 };
 
-// One node's verdicts sent in one UTC day: of each check's latest verdict, if it was sent that
-// day, how many passed (or were fixed), failed and errored. The fleet report's trend sums them.
+// One node's daily snapshot: at the end of one UTC day, of its latest verdict of each check
+// (the newest at or before the day's end), how many passed (or were fixed), failed and errored.
+// A check whose latest verdict is not_applicable counts in none. The fleet report's trend sums
+// them over the nodes.
 struct VerdictDayCounts {
   int64_t day = 0;  // unix seconds of the day's start (00:00 UTC)
   std::string host_identifier;
@@ -140,6 +142,10 @@ struct AuditHeadRecord {
   std::string hash;
   bool flagged = false;
   std::string reason;  // why flagged, e.g. "audit chain went back from seq 12 to seq 7"
+  // Unix seconds, the hub's clock: when the hub stored the head that raised the flag. 0 with
+  // `flagged`: raised before the store recorded when (a store written by an older hub), so a
+  // report of any time shows it.
+  int64_t flagged_at = 0;
   friend bool operator==(const AuditHeadRecord&, const AuditHeadRecord&) = default;
 };
 
@@ -252,33 +258,50 @@ class HubStore {
 
   // --- verdicts and audit heads, kept by StoreEvidence() in the same write as the items: for
   // each `verdict` item the node's latest verdict of that check (the newest by `time`, the
-  // later item on a tie) and a history entry keyed by (time, node, check), so a batch stored
-  // twice does not add entries twice, and the node's VerdictDayCounts of each day whose latest
-  // verdicts changed; for each `audit_head` item the node's head (see AuditHeadRecord). An item that is not a well-formed verdict or head is kept as evidence
-  // but feeds neither.
+  // later item on a tie) and a history entry keyed by (node, check, time), so a batch stored
+  // twice does not add entries twice, and the node's daily snapshots (VerdictDayCounts) of the
+  // days the verdict changes; for each `audit_head` item the node's head (see AuditHeadRecord)
+  // and, per batch, the head as it stood then (AuditHeadAt). An item that is not a well-formed
+  // verdict or head is kept as evidence but feeds neither.
   //
   // Visits each node's latest verdicts (in check order), nodes in host_identifier order, until
   // `visit` returns false.
   virtual Status LatestVerdicts(
       const std::function<bool(std::string_view host_identifier,
                                const std::vector<VerdictSummary>& verdicts)>& visit) const = 0;
+  // Like LatestVerdicts(), as they were at `at` (unix seconds): each node's newest verdict of
+  // each check with time <= at. A node without one is not visited. One lookup per check whose
+  // latest verdict is newer than `at` (a seek in its history), none for the others.
+  virtual Status LatestVerdictsAt(
+      int64_t at, const std::function<bool(std::string_view host_identifier,
+                                           const std::vector<VerdictSummary>& verdicts)>& visit)
+      const = 0;
   // The latest `verdict` item of a node's check as sent (rows included); nullopt when none.
   virtual Result<std::optional<std::string>> LatestVerdictJson(std::string_view host_identifier,
                                                                std::string_view check) const = 0;
   // Visits the history entries with from <= time <= to (unix seconds) in time order (then node,
   // then check), of one node or, when host_identifier is empty, of all, until `visit` returns
-  // false.
+  // false. Reads the node's (or every node's) whole history: for tools and tests, not for a
+  // report of the fleet.
   virtual Status VerdictHistory(
       std::string_view host_identifier, int64_t from, int64_t to,
       const std::function<bool(const VerdictHistoryEntry& entry)>& visit) const = 0;
-  // Visits the day counts of the days from the one holding `from` to the one holding `to` (unix
-  // seconds), day by day (nodes in host_identifier order), until `visit` returns false.
+  // A node's daily snapshots over the days from the one holding `from` to the one holding `to`
+  // (unix seconds), in day order: first its snapshot of the first day (when it has one by then:
+  // a node with no verdict that passed, failed or errored yet has none), then one for each later
+  // day on which the snapshot changed; a day not visited has the snapshot of the day before it.
+  // Reads only those (a reverse seek from `to`).
   virtual Status VerdictDays(
-      int64_t from, int64_t to,
+      std::string_view host_identifier, int64_t from, int64_t to,
       const std::function<bool(const VerdictDayCounts& counts)>& visit) const = 0;
   // nullopt when the node never sent a head.
   virtual Result<std::optional<AuditHeadRecord>> AuditHead(
       std::string_view host_identifier) const = 0;
+  // The head as it stood at `at` (unix seconds, the hub's clock): the last one the hub stored at
+  // or before it, flagged only if the flag was raised by then. nullopt when none was stored by
+  // then.
+  virtual Result<std::optional<AuditHeadRecord>> AuditHeadAt(std::string_view host_identifier,
+                                                             int64_t at) const = 0;
 
   // --- connection intervals (the fleet session calls these), so that a report for a past
   // time knows which nodes were connected then. Unix milliseconds.
@@ -320,6 +343,10 @@ class HubStore {
 
 // Opens (creating when absent) the embedded store in `dir` (the hub's state dir + "/store").
 // One process at a time: a second Open() fails with FailedPrecondition naming the holder.
-Result<std::unique_ptr<HubStore>> OpenEmbeddedHubStore(const std::string& dir);
+// A store written by an older hub is brought up to date first (server/internal/hub_evidence.h,
+// Upgrade). `unix_seconds` is the clock that dates audit heads (and a verdict without a
+// readable time); empty: the system clock.
+Result<std::unique_ptr<HubStore>> OpenEmbeddedHubStore(
+    const std::string& dir, std::function<int64_t()> unix_seconds = nullptr);
 
 }  // namespace vigil::server

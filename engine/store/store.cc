@@ -276,7 +276,10 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const OpenOpt
   // A node's store is small (kilobytes to a few megabytes) and lives beside an agent that should
   // stay under 20 MB resident: small memtables, a small shared block cache, few open files.
   db_options.db_write_buffer_size = 4u << 20;
-  db_options.max_open_files = 64;
+  // The hub's store is hundreds of MB in a few dozen tables, read by seeks (a report as of a
+  // past time is one seek per node and check): keep its tables open. A table cache of 64 split
+  // 64 ways reopened a table on nearly every seek.
+  db_options.max_open_files = options.layout == Layout::kHub ? -1 : 64;
 
   // Open every family on disk (a newer version may have added some) plus the known ones.
   std::vector<std::string> names;

@@ -1,13 +1,19 @@
 // The fleet report on small exact inputs: stale nodes never pass, worst first, the SRs no
-// machine check decides, per FR/SL, the trend per day, a report of a past time from the store,
-// and the renderings (JSON and CSV parse back, text, HTML escaped and self-contained).
+// machine check decides, per FR/SL, the trend of daily snapshots (against a recomputation from
+// the verdicts), a report of a past time from the store (its verdicts and audit flags as they
+// were), and the renderings (JSON and CSV parse back, text, HTML escaped and self-contained).
 #include "server/fleet_report.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <ctime>
+#include <map>
 #include <stdexcept>
+#include <tuple>
+
+#include "engine/packs/verdict_json.h"
 
 #include "tests/testing/sql_fixture.h"
 
@@ -176,7 +182,7 @@ TEST_F(FleetReportTest, TheSrsNoMachineCheckDecidesAreListedWithWhy) {
                                   "SR 2.3 not_covered: needs a physical audit"));
 }
 
-TEST_F(FleetReportTest, TrendIsThePassRateOfEachDaysLatestVerdicts) {
+TEST_F(FleetReportTest, TrendIsEachDaysSnapshotOfTheLatestVerdicts) {
   testing::TempDir dir;
   auto store = OpenEmbeddedHubStore(dir.path() + "/store");
   ASSERT_TRUE(store.ok());
@@ -190,7 +196,7 @@ TEST_F(FleetReportTest, TrendIsThePassRateOfEachDaysLatestVerdicts) {
     ASSERT_TRUE((*store)->PutNode(node).ok());
   }
   // Day one: a fails c1 and passes c2, b passes c1. Day two: a's c1 was repaired, b's c1
-  // errors; a's c2 was not sent again that day.
+  // errors; a's c2 was not sent again that day, and still counts as passing.
   ASSERT_TRUE((*store)
                   ->StoreEvidence("a", 1,
                                   {item("c1", "fail", "2026-11-25T17:02:00Z"),
@@ -207,13 +213,149 @@ TEST_F(FleetReportTest, TrendIsThePassRateOfEachDaysLatestVerdicts) {
   ASSERT_TRUE(in.ok()) << in.status().ToString();
   ASSERT_EQ(in->trend.size(), 2u);
   EXPECT_EQ(in->trend[0], (TrendPoint{"2026-11-25", 2, 1, 0, 2.0 / 3}));
-  EXPECT_EQ(in->trend[1], (TrendPoint{"2026-11-26", 1, 0, 1, 0.5}));
+  EXPECT_EQ(in->trend[1], (TrendPoint{"2026-11-26", 2, 0, 1, 2.0 / 3}));
   // A window that starts on day two.
   load.trend_days = 1;
   in = LoadFleetReportInput(**store, catalog_, load);
   ASSERT_TRUE(in.ok());
   ASSERT_EQ(in->trend.size(), 1u);
-  EXPECT_EQ(in->trend[0].day, "2026-11-26");
+  EXPECT_EQ(in->trend[0], (TrendPoint{"2026-11-26", 2, 0, 1, 2.0 / 3}));
+}
+
+// A scripted fleet over five days, stored batch by batch; the trend of a report at each day's
+// end and in the middle of a day equals the same snapshots recomputed from the script.
+class FleetTrendTest : public FleetReportTest {
+ protected:
+  struct Sent {
+    std::string host, check, status;
+    int64_t time;
+  };
+  static constexpr int64_t kDay0 = kT0 / 86400 * 86400;  // 2026-11-25T00:00:00Z
+
+  void SetUp() override {
+    auto store = OpenEmbeddedHubStore(dir_.path() + "/store");
+    ASSERT_TRUE(store.ok());
+    store_ = std::move(*store);
+    for (const char* host : {"flip", "steady", "late"}) {
+      NodeRecord node;
+      node.host_identifier = node.hostname = host;
+      ASSERT_TRUE(store_->PutNode(node).ok());
+    }
+  }
+  static std::string Time(int64_t day, int64_t hour, int64_t minute = 0) {
+    const std::time_t t = static_cast<std::time_t>(kDay0 + day * 86400 + hour * 3600 + minute * 60);
+    std::tm utc{};
+    gmtime_r(&t, &utc);
+    char buffer[32];
+    std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return buffer;
+  }
+  // Stores a batch (as a node sends it: seq numbers go on) and remembers what it holds.
+  void Send(const std::string& host,
+            std::vector<std::tuple<std::string, std::string, std::string>> verdicts,
+            bool twice = false) {
+    std::vector<std::string> items;
+    for (const auto& [check, status, time] : verdicts) {
+      items.push_back(R"({"kind":"verdict","check":")" + check + R"(","sr":["SR 1.1"],"status":")" +
+                      status + R"(","time":")" + time + "\"}");
+      sent_.push_back({host, check, status, *packs::ParseRfc3339(time)});
+    }
+    uint64_t& seq = seq_[host];
+    if (seq == 0) seq = 1;
+    for (int i = 0; i < (twice ? 2 : 1); ++i) {
+      auto ack = store_->StoreEvidence(host, seq, items);
+      ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+      EXPECT_EQ(ack->stored, i == 0 ? items.size() : 0u);
+    }
+    seq += items.size();
+  }
+  // Each day's snapshot at its end (the last day: at `at`), from the script alone.
+  std::vector<TrendPoint> Naive(int64_t at, int days) const {
+    std::vector<TrendPoint> points;
+    const int64_t last = at / 86400;
+    for (int64_t day = last - days + 1; day <= last; ++day) {
+      const int64_t end = std::min((day + 1) * 86400 - 1, at);
+      std::map<std::pair<std::string, std::string>, const Sent*> latest;
+      for (const Sent& s : sent_) {  // in the order they arrived: the later wins a tie
+        if (s.time > end) continue;
+        const Sent*& l = latest[{s.host, s.check}];
+        if (l == nullptr || s.time >= l->time) l = &s;
+      }
+      TrendPoint p;
+      for (const auto& [key, s] : latest) {
+        p.pass += s->status == "pass" || s->status == "fixed";
+        p.fail += s->status == "fail";
+        p.error += s->status == "error";
+      }
+      const int total = p.pass + p.fail + p.error;
+      if (total == 0) continue;
+      char day_text[16];
+      const std::time_t t = static_cast<std::time_t>(day * 86400);
+      std::tm utc{};
+      gmtime_r(&t, &utc);
+      std::strftime(day_text, sizeof(day_text), "%Y-%m-%d", &utc);
+      p.day = day_text;
+      p.pass_rate = static_cast<double>(p.pass) / total;
+      points.push_back(p);
+    }
+    return points;
+  }
+  std::vector<TrendPoint> Trend(int64_t at, int64_t now, int days) {
+    FleetReportLoad load;
+    load.now = now;
+    if (at < now) load.at = at;
+    load.trend_days = days;
+    auto in = LoadFleetReportInput(*store_, catalog_, load);
+    EXPECT_TRUE(in.ok()) << in.status().ToString();
+    return in.ok() ? in->trend : std::vector<TrendPoint>{};
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<HubStore> store_;
+  std::vector<Sent> sent_;
+  std::map<std::string, uint64_t> seq_;
+};
+
+TEST_F(FleetTrendTest, TheTrendEqualsTheSnapshotsRecomputedFromTheVerdicts) {
+  // Day 0: flip passes, then fails and passes again, partly in one batch; steady fails c2.
+  Send("flip", {{"c1", "pass", Time(0, 8)}, {"c2", "pass", Time(0, 8)}});
+  Send("flip", {{"c1", "fail", Time(0, 9)}, {"c1", "pass", Time(0, 11)}});
+  Send("steady", {{"c1", "pass", Time(0, 10)}, {"c2", "fail", Time(0, 10)},
+                  {"na", "not_applicable", Time(0, 10)}},
+       /*twice=*/true);  // the ack was lost: stored once, counted once
+  // Day 1: flip fails c2 (its c1 is not sent again); steady errors on c1.
+  Send("flip", {{"c2", "fail", Time(1, 9)}});
+  Send("steady", {{"c1", "error", Time(1, 9)}}, /*twice=*/true);
+  // Day 2: nothing. Day 3: late sends its first verdicts; flip repairs c2 in the morning and
+  // breaks it again at night; a verdict of steady from day 2 arrives late (its clock or its
+  // queue), and one of day 3 before a later one of the same day.
+  Send("late", {{"c1", "fixed", Time(3, 6)}, {"c9", "error", Time(3, 6)}});
+  Send("flip", {{"c2", "pass", Time(3, 7)}});
+  Send("flip", {{"c2", "fail", Time(3, 22)}});
+  Send("steady", {{"c2", "pass", Time(3, 12)}});
+  Send("steady", {{"c2", "error", Time(2, 12)}, {"c1", "pass", Time(3, 8)}});
+  // Day 4: flip flips c1 three times in one batch, at the same minute at the end.
+  Send("flip", {{"c1", "fail", Time(4, 1)}, {"c1", "pass", Time(4, 2)}, {"c1", "fail", Time(4, 3)},
+                {"c1", "pass", Time(4, 3)}});
+
+  const int64_t end = kDay0 + 5 * 86400 - 1;
+  const std::vector<TrendPoint> trend = Trend(end, end + 3600, 7);
+  EXPECT_EQ(trend, Naive(end, 7));
+  ASSERT_EQ(trend.size(), 5u);
+  // Spot checks of the recomputation itself: day 0 end: flip c1 pass, c2 pass; steady c1 pass,
+  // c2 fail. Day 2: flip c1 pass, c2 fail; steady c1 error, c2 error (the late verdict).
+  EXPECT_EQ(trend[0], (TrendPoint{"2026-11-25", 3, 1, 0, 0.75}));
+  EXPECT_EQ(trend[2], (TrendPoint{"2026-11-27", 1, 1, 2, 0.25}));
+  // Reports of each day's end, of the middle of days, and of now with a shorter window.
+  for (int64_t at : {kDay0 + 86400 - 1, kDay0 + 86400 + 9 * 3600, kDay0 + 3 * 86400 + 6 * 3600,
+                     kDay0 + 3 * 86400 + 12 * 3600, kDay0 + 4 * 86400 + 2 * 3600 + 30 * 60}) {
+    EXPECT_EQ(Trend(at, end + 3600, 30), Naive(at, 30)) << "at " << at;
+  }
+  EXPECT_EQ(Trend(end + 3600, end + 3600, 2), Naive(end + 3600, 2));
+  // And after a reopen.
+  store_.reset();
+  SetUp();
+  EXPECT_EQ(Trend(end, end + 3600, 7), Naive(end, 7));
 }
 
 TEST_F(FleetReportTest, ReportTimesParseOrNameTheBadValue) {
@@ -272,6 +414,44 @@ TEST_F(FleetReportTest, AtAPastTimeTheStoreGivesTheFleetAsItWas) {
   now = LoadFleetReportInput(**store, catalog_, load);
   ASSERT_TRUE(now.ok());
   EXPECT_EQ(NodeOf(BuildFleetReport(*now), "web-1").status, "pass");
+}
+
+TEST_F(FleetReportTest, AnAuditFlagShowsInAReportOfATimeOnlyOnceRaised) {
+  testing::TempDir dir;
+  int64_t now = kT0;  // the hub's clock when it stores the heads
+  auto store = OpenEmbeddedHubStore(dir.path() + "/store", [&] { return now; });
+  ASSERT_TRUE(store.ok());
+  NodeRecord node;
+  node.host_identifier = node.hostname = "web-1";
+  ASSERT_TRUE((*store)->PutNode(node).ok());
+  auto head = [](int seq, const std::string& hash) {
+    return R"({"kind":"audit_head","seq":)" + std::to_string(seq) + R"(,"hash":")" + hash + "\"}";
+  };
+  ASSERT_TRUE((*store)->StoreEvidence("web-1", 1, {head(12, "aaa")}).ok());
+  now = kT0 + 3600;  // T2: the chain went back
+  ASSERT_TRUE((*store)->StoreEvidence("web-1", 2, {head(7, "bbb")}).ok());
+
+  auto report = [&](std::optional<int64_t> at) {
+    FleetReportLoad load;
+    load.now = kT0 + 7200;
+    load.at = at;
+    auto in = LoadFleetReportInput(**store, catalog_, load);
+    EXPECT_TRUE(in.ok()) << in.status().ToString();
+    return BuildFleetReport(*in);
+  };
+  FleetReport before = report(kT0 + 1800);  // T1 < T2
+  EXPECT_FALSE(NodeOf(before, "web-1").audit_flagged);
+  EXPECT_EQ(NodeOf(before, "web-1").audit_seq, 12u);
+  EXPECT_EQ(before.node_counts.at("flagged"), 0);
+  FleetReport after = report(kT0 + 5400);  // T3 > T2
+  EXPECT_TRUE(NodeOf(after, "web-1").audit_flagged);
+  EXPECT_EQ(NodeOf(after, "web-1").audit_seq, 7u);
+  EXPECT_THAT(NodeOf(after, "web-1").audit_reason, HasSubstr("from seq 12 to seq 7"));
+  EXPECT_EQ(after.node_counts.at("flagged"), 1);
+  FleetReport at_t2 = report(kT0 + 3600);
+  EXPECT_TRUE(NodeOf(at_t2, "web-1").audit_flagged);
+  EXPECT_TRUE(NodeOf(report(std::nullopt), "web-1").audit_flagged);
+  EXPECT_EQ(NodeOf(report(kT0 - 1), "web-1").audit_seq, 0u);  // no head yet
 }
 
 class FleetReportRenderTest : public FleetReportTest {
