@@ -104,8 +104,9 @@ int RunNodes(const std::vector<std::string>& args) {
     std::cout << Compact(*nodes) << "\n";
     return kExitOk;
   }
-  PrintTable(*nodes, {"node", "hostname", "roles", "online", "last_seen", "config"},
-             {"host_identifier", "hostname", "roles", "online", "last_seen", "config_version"});
+  PrintTable(*nodes, {"node", "hostname", "roles", "online", "last_seen", "config", "config_error"},
+             {"host_identifier", "hostname", "roles", "online", "last_seen", "config_version",
+              "config_error"});
   return kExitOk;
 }
 

@@ -375,6 +375,8 @@ HttpResponse Api::ListNodes() {
     WriteTime(w, node.last_seen);
     w.Key("config_version");
     w.Uint64(node.config_version);
+    w.Key("config_error");
+    WriteString(w, node.config_error);
     w.Key("enrolled_at");
     WriteTime(w, node.enrolled_at);
     w.EndObject();

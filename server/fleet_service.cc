@@ -334,7 +334,7 @@ void FleetService::SendConfig(const std::string& host, const std::string& hostna
 
 Result<bool> FleetService::SetRunning(const std::string& host,
                                       const std::shared_ptr<AgentChannel>& channel,
-                                      uint64_t version) {
+                                      uint64_t version, const std::string& error) {
   std::lock_guard<std::mutex> writing(node_write_mu_);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -346,8 +346,9 @@ Result<bool> FleetService::SetRunning(const std::string& host,
   // A newer connection of the node may have stored its hello and not be online yet: the
   // record names the connection that wrote it last.
   if (!node || node->remote_address != channel->remote_address()) return false;
-  if (node->config_version == version) return false;
+  if (node->config_version == version && node->config_error == error) return false;
   node->config_version = version;
+  node->config_error = error;
   VIGIL_RETURN_IF_ERROR(store_.PutNode(*node));
   return true;
 }

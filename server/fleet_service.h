@@ -150,12 +150,12 @@ class FleetService : public Fleet {
   // Sends the node its config when the current version is newer than `running`.
   void SendConfig(const std::string& host, const std::string& hostname, uint64_t running,
                   const std::shared_ptr<AgentChannel>& channel);
-  // The node said (config_status) that it runs `version`: kept in its stored record and its
-  // online entry, unless `channel` is no longer the node's connection (a newer one, or a
-  // removed node, must not be overwritten). True when the stored version changed; the store's
-  // error otherwise.
+  // The node said (config_status) that it runs `version` and why it refused the last config
+  // offered (`error`, "" when it took it): kept in its stored record and its online entry,
+  // unless `channel` is no longer the node's connection (a newer one, or a removed node, must
+  // not be overwritten). True when the stored record changed; the store's error otherwise.
   Result<bool> SetRunning(const std::string& host, const std::shared_ptr<AgentChannel>& channel,
-                          uint64_t version);
+                          uint64_t version, const std::string& error);
   // The node's roles for `role:` targets: the published config's assignment, else its hello's.
   std::vector<std::string> RolesOf(const NodeRecord& node) const;
   // False when `channel_id` is not the node's current connection.

@@ -272,11 +272,13 @@ void FleetService::Session::OnQueryResult(const wire::QueryResult& result) {
   }
 }
 
-// The version the node runs now, as it says after adopting or refusing a config: what
-// `vigilctl nodes` shows. A refusal names the version the node stays on, so the record keeps
-// what the node runs either way.
+// The version the node runs now, as it says after adopting or refusing a config, and the
+// refusal's reason: what `vigilctl nodes` shows. A refusal names the version the node stays on,
+// so the record keeps what the node runs either way. A hello keeps the stored reason (it does
+// not carry one); the next config_status replaces it.
 void FleetService::Session::OnConfigStatus(const wire::ConfigStatus& status) {
-  Result<bool> changed = fleet_.SetRunning(host_, channel_, status.config_version);
+  Result<bool> changed =
+      fleet_.SetRunning(host_, channel_, status.config_version, status.config_error);
   if (!changed.ok()) {
     fleet_.metrics_.store_errors.fetch_add(1, std::memory_order_relaxed);
     Send(AgentErrorFrame(
@@ -284,7 +286,9 @@ void FleetService::Session::OnConfigStatus(const wire::ConfigStatus& status) {
     return;
   }
   if (*changed) {
-    fleet_.Log("node '" + host_ + "' runs config " + std::to_string(status.config_version));
+    fleet_.Log("node '" + host_ + "' runs config " + std::to_string(status.config_version) +
+               (status.config_error.empty() ? "" : "; it refused a newer one: " +
+                                                       status.config_error));
   }
 }
 

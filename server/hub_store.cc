@@ -164,6 +164,7 @@ std::string EncodeNode(const NodeRecord& n) {
       .Int("enrolled_at", n.enrolled_at)
       .Int("last_seen", n.last_seen)
       .Uint("config_version", n.config_version)
+      .Str("config_error", n.config_error)
       .Str("remote_address", n.remote_address)
       .Uint("acked_seq", n.acked_seq)
       .Uint("cycle_ms", n.cycle_ms)
@@ -292,6 +293,7 @@ Result<NodeRecord> DecodeNode(std::string_view text, std::string_view key) {
   in.Int("enrolled_at", n.enrolled_at);
   in.Int("last_seen", n.last_seen);
   in.Uint("config_version", n.config_version);
+  in.Str("config_error", n.config_error);
   in.Str("remote_address", n.remote_address);
   in.Uint("acked_seq", n.acked_seq);
   in.Uint("cycle_ms", n.cycle_ms);

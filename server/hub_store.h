@@ -41,7 +41,8 @@ struct NodeRecord {
   std::string key_hash;            // SHA-256 hex of the node key
   int64_t enrolled_at = 0;         // unix seconds
   int64_t last_seen = 0;           // unix seconds: the last message or pong
-  uint64_t config_version = 0;
+  uint64_t config_version = 0;    // the version the node runs, as it says (hello, config_status)
+  std::string config_error;        // why it refused the last config offered; "" when it took it
   std::string remote_address;      // of the last connection
   uint64_t acked_seq = 0;          // the highest evidence seq stored (see StoreEvidence)
   uint64_t cycle_ms = 15000;       // the agent's check cycle (its hello's cycle_ms)

@@ -344,17 +344,17 @@ TEST_F(HubFleetTest, NodesShowTheConfigVersionTheyRunAdoptedOrRefused) {
   for (const Agent& agent : kAgents) {
     EXPECT_THAT(hub_->err(), HasSubstr("node '" + agent.id + "' runs config 1")) << Logs();
   }
-  // The table's last column is the version too.
+  // The table's last two columns are the version and the refusal (none).
   ProcessResult table = Ctl({"nodes"}, viewer_);
   ASSERT_EQ(table.exit_code, 0) << table.err;
   std::istringstream lines(table.out);
   std::string line;
   ASSERT_TRUE(std::getline(lines, line));
-  EXPECT_EQ(line.substr(line.rfind('|') + 1), "config") << table.out;
+  EXPECT_THAT(line, ::testing::EndsWith("|config|config_error")) << table.out;
   int rows = 0;
   while (std::getline(lines, line)) {
     ++rows;
-    EXPECT_EQ(line.substr(line.rfind('|') + 1), "1") << line;
+    EXPECT_THAT(line, ::testing::EndsWith("|1|")) << line;
   }
   EXPECT_EQ(rows, 3) << table.out;
 
@@ -385,6 +385,23 @@ TEST_F(HubFleetTest, NodesShowTheConfigVersionTheyRunAdoptedOrRefused) {
   }
   ASSERT_TRUE(Eventually([&] { return OnlineNodes().size() == kAgents.size(); }, kLong)) << Logs();
   EXPECT_EQ(ConfigVersions(), all_one) << Logs();
+  // And the hub says why, for each node.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        ProcessResult nodes = Ctl({"nodes", "--json"}, viewer_);
+        rapidjson::Document doc;
+        doc.Parse(nodes.out.c_str());
+        if (nodes.exit_code != 0 || !doc.IsArray() || doc.Size() != kAgents.size()) return false;
+        for (const auto& node : doc.GetArray()) {
+          if (std::string(node["config_error"].GetString()).rfind("config 2:", 0) != 0) {
+            return false;
+          }
+        }
+        return true;
+      },
+      kLong))
+      << Ctl({"nodes", "--json"}, viewer_).out << Logs();
+  EXPECT_THAT(Ctl({"nodes"}, viewer_).out, HasSubstr("config 2:"));
 }
 
 TEST_F(HubFleetTest, MalformedAndOversizedFramesHarmNoOtherAgent) {

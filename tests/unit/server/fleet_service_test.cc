@@ -555,6 +555,11 @@ uint64_t StoredVersion(HubStore& store, const std::string& host) {
   return node.ok() && node.value() ? node.value()->config_version : 0;
 }
 
+std::string StoredConfigError(HubStore& store, const std::string& host) {
+  auto node = store.GetNode(host);
+  return node.ok() && node.value() ? node.value()->config_error : "(not stored)";
+}
+
 TEST_F(FleetServiceTest, TheRecordShowsTheVersionTheNodeSaysItRunsNotTheOneSent) {
   FakePublished published;
   published.version = 4;
@@ -582,6 +587,7 @@ TEST_F(FleetServiceTest, TheRecordShowsTheVersionTheNodeSaysItRunsNotTheOneSent)
   a.Say(wire::Error{"config_refused", "config 5: the signature does not verify", "5"});
   a.Say(wire::ConfigStatus{4, "config 5: the signature does not verify"});
   EXPECT_EQ(StoredVersion(*store_, "hist-01"), 4u);
+  EXPECT_EQ(StoredConfigError(*store_, "hist-01"), "config 5: the signature does not verify");
   EXPECT_EQ(fleet_->metrics().configs_refused.load(), 1u);
   // Not sent again on this connection (the node would refuse it again); a new one gets it.
   EXPECT_EQ(fleet_->ConfigChanged(), 0u);
@@ -593,10 +599,13 @@ TEST_F(FleetServiceTest, TheRecordShowsTheVersionTheNodeSaysItRunsNotTheOneSent)
   again.Say(hello);
   EXPECT_THAT(ConfigVersions(again), ElementsAre(5u));
   EXPECT_EQ(StoredVersion(*store_, "hist-01"), 4u);
+  EXPECT_EQ(StoredConfigError(*store_, "hist-01"), "config 5: the signature does not verify")
+      << "a hello does not say whether the refusal still holds";
 
   // A node that runs the current version is not sent it again when it says so.
   again.Say(wire::ConfigStatus{5, ""});
   EXPECT_EQ(StoredVersion(*store_, "hist-01"), 5u);
+  EXPECT_EQ(StoredConfigError(*store_, "hist-01"), "");
   published.version = 6;
   EXPECT_EQ(fleet_->ConfigChanged(), 1u);
   EXPECT_THAT(ConfigVersions(again), ElementsAre(5u, 6u));
