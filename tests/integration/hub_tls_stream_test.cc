@@ -77,11 +77,10 @@ class TlsStreamTest : public ::testing::Test {
     return future;
   }
 
-  // A TLS client connected (TCP only, or through the handshake too).
-  std::unique_ptr<ssl::stream<tcp::socket>> Connect(bool handshake) {
+  // A TLS client connected over TCP, before its handshake.
+  std::unique_ptr<ssl::stream<tcp::socket>> Connect() {
     auto client = std::make_unique<ssl::stream<tcp::socket>>(client_io_, client_ctx_);
     client->next_layer().connect(acceptor_.local_endpoint());
-    if (handshake) client->handshake(ssl::stream_base::client);
     return client;
   }
 
@@ -100,10 +99,22 @@ class TlsStreamTest : public ::testing::Test {
     return future.get();
   }
 
-  beast::error_code ServerHandshake() {
-    return RunOnServer([](TlsStream& s, auto done) {
+  // A connection through both handshakes: the client, and the server's side in server_.
+  // Null when a handshake failed.
+  std::unique_ptr<ssl::stream<tcp::socket>> Handshaken() {
+    auto accepted = Accept();
+    auto client = Connect();
+    beast::error_code client_ec;
+    std::thread handshake([&] { client->handshake(ssl::stream_base::client, client_ec); });
+    accepted.wait();
+    beast::error_code server_ec = RunOnServer([](TlsStream& s, auto done) {
       s.async_handshake([done](beast::error_code ec) { done(ec); });
     });
+    handshake.join();
+    EXPECT_FALSE(server_ec) << server_ec.message();
+    EXPECT_FALSE(client_ec) << client_ec.message();
+    if (server_ec || client_ec) return nullptr;
+    return client;
   }
 
   testing::TempDir dir_;
@@ -118,12 +129,8 @@ class TlsStreamTest : public ::testing::Test {
 };
 
 TEST_F(TlsStreamTest, LargeAmountsArriveIntactBothWays) {
-  auto accepted = Accept();
-  auto client = Connect(false);
-  std::thread handshake([&] { client->handshake(ssl::stream_base::client); });
-  accepted.wait();
-  ASSERT_FALSE(ServerHandshake());
-  handshake.join();
+  auto client = Handshaken();
+  ASSERT_TRUE(client);
 
   const std::string sent = Pattern(3 << 20);  // far more than the sockets buffer
   std::string received(sent.size(), '\0');
@@ -154,12 +161,8 @@ TEST_F(TlsStreamTest, LargeAmountsArriveIntactBothWays) {
 }
 
 TEST_F(TlsStreamTest, AReadAndAWriteInFlightAtOnce) {
-  auto accepted = Accept();
-  auto client = Connect(false);
-  std::thread handshake([&] { client->handshake(ssl::stream_base::client); });
-  accepted.wait();
-  ASSERT_FALSE(ServerHandshake());
-  handshake.join();
+  auto client = Handshaken();
+  ASSERT_TRUE(client);
 
   const std::string big = Pattern(1 << 20);
   char byte = 0;
@@ -185,7 +188,7 @@ TEST_F(TlsStreamTest, AReadAndAWriteInFlightAtOnce) {
 
 TEST_F(TlsStreamTest, ADeadlineEndsASilentHandshakeWithTimeout) {
   auto accepted = Accept();
-  auto client = Connect(false);  // TCP only: the client never says hello
+  auto client = Connect();  // TCP only: the client never says hello
   accepted.wait();
   const auto start = std::chrono::steady_clock::now();
   beast::error_code ec = RunOnServer([](TlsStream& s, auto done) {
@@ -203,7 +206,7 @@ TEST_F(TlsStreamTest, ADeadlineEndsASilentHandshakeWithTimeout) {
 
 TEST_F(TlsStreamTest, ExpiresNeverKeepsAnIdleConnection) {
   auto accepted = Accept();
-  auto client = Connect(false);
+  auto client = Connect();
   std::thread handshake([&] { client->handshake(ssl::stream_base::client); });
   accepted.wait();
   ASSERT_FALSE(RunOnServer([](TlsStream& s, auto done) {
@@ -226,12 +229,8 @@ TEST_F(TlsStreamTest, ExpiresNeverKeepsAnIdleConnection) {
 
 TEST_F(TlsStreamTest, CloseNotifyIsEndOfFileAndACutIsTruncated) {
   {
-    auto accepted = Accept();
-    auto client = Connect(false);
-    std::thread handshake([&] { client->handshake(ssl::stream_base::client); });
-    accepted.wait();
-    ASSERT_FALSE(ServerHandshake());
-    handshake.join();
+    auto client = Handshaken();
+    ASSERT_TRUE(client);
     // The client sends close_notify (and would wait for ours: do not wait for it).
     std::thread closer([&] {
       beast::error_code ignored;
@@ -249,12 +248,8 @@ TEST_F(TlsStreamTest, CloseNotifyIsEndOfFileAndACutIsTruncated) {
     closer.join();
   }
   {
-    auto accepted = Accept();
-    auto client = Connect(false);
-    std::thread handshake([&] { client->handshake(ssl::stream_base::client); });
-    accepted.wait();
-    ASSERT_FALSE(ServerHandshake());
-    handshake.join();
+    auto client = Handshaken();
+    ASSERT_TRUE(client);
     // End of stream without close_notify (a FIN: closing the socket outright could reset it,
     // with the server's session tickets unread).
     client->next_layer().shutdown(tcp::socket::shutdown_send);
@@ -267,12 +262,8 @@ TEST_F(TlsStreamTest, CloseNotifyIsEndOfFileAndACutIsTruncated) {
 }
 
 TEST_F(TlsStreamTest, APeerGoneMidWriteIsAnErrorNotASignal) {
-  auto accepted = Accept();
-  auto client = Connect(false);
-  std::thread handshake([&] { client->handshake(ssl::stream_base::client); });
-  accepted.wait();
-  ASSERT_FALSE(ServerHandshake());
-  handshake.join();
+  auto client = Handshaken();
+  ASSERT_TRUE(client);
   client->next_layer().close();
   const std::string big = Pattern(8 << 20);
   beast::error_code ec = RunOnServer([&](TlsStream& s, auto done) {
