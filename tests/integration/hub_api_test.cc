@@ -895,11 +895,11 @@ TEST_F(InProcessApiTest, NodesAreListedWithTheFleetsOnlineStateAndRemovedThrough
   ASSERT_EQ(nodes.status, 200) << nodes.body << nodes.err;
   EXPECT_EQ(nodes.body, R"([{"host_identifier":"db-1","hostname":"db-1.example","os":"debian 12",)"
                         R"("vigil_version":"0.1.0","roles":[],"online":false,)"
-                        R"("last_seen":"2023-11-14T22:14:20Z","config_version":3,)"
+                        R"("last_seen":"2023-11-14T22:14:20Z","config_version":3,"config_error":"",)"
                         R"("enrolled_at":"2023-11-14T22:13:20Z"},)"
                         R"({"host_identifier":"web-1","hostname":"web-1.example","os":"debian 12",)"
                         R"("vigil_version":"0.1.0","roles":["web","dmz"],"online":true,)"
-                        R"("last_seen":"2023-11-14T22:14:20Z","config_version":3,)"
+                        R"("last_seen":"2023-11-14T22:14:20Z","config_version":3,"config_error":"",)"
                         R"("enrolled_at":"2023-11-14T22:13:20Z"}])");
 
   EXPECT_EQ(Curl(hub, "DELETE", "/api/v1/nodes/web-1", analyst_).status, 403);
