@@ -7,11 +7,16 @@
 // HTML).
 //
 //   fleet_report_bench --benchmark_filter=/10000
+//
+// Writing 10,000 nodes takes minutes. With FLEET_BENCH_DIR set, each fleet's store is kept in
+// $FLEET_BENCH_DIR/NODES and reused by later runs (for profiling the report alone); the store is
+// the benchmark's own, so remove the directory after changing how the hub writes evidence.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -44,9 +49,11 @@ const packs::Catalog& Catalog() {
 
 struct Fleet {
   std::string dir;
+  bool keep = false;  // FLEET_BENCH_DIR's: left for the next run
   std::unique_ptr<server::HubStore> store;
   ~Fleet() {
     store.reset();
+    if (keep) return;
     std::error_code error;
     std::filesystem::remove_all(dir, error);
     if (error) std::cerr << "cannot remove " << dir << ": " << error.message() << "\n";
@@ -63,12 +70,25 @@ server::HubStore& FleetOf(int nodes) {
   auto& fleet = Fleets()[nodes];
   if (fleet) return *fleet->store;
   fleet = std::make_unique<Fleet>();
-  char tmpl[] = "/tmp/vigil-fleet-bench-XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) std::abort();
-  fleet->dir = tmpl;
+  if (const char* kept = std::getenv("FLEET_BENCH_DIR"); kept != nullptr && *kept != '\0') {
+    fleet->dir = std::string(kept) + "/" + std::to_string(nodes);
+    fleet->keep = true;
+  } else {
+    char tmpl[] = "/tmp/vigil-fleet-bench-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) std::abort();
+    fleet->dir = tmpl;
+  }
+  const bool written = fleet->keep && std::filesystem::exists(fleet->dir + "/done");
   auto store = server::OpenEmbeddedHubStore(fleet->dir + "/store");
-  if (!store.ok()) std::abort();
+  if (!store.ok()) {
+    std::cerr << store.status().ToString() << "\n";
+    std::abort();
+  }
   fleet->store = std::move(*store);
+  if (written) {
+    std::cerr << "reusing the store of " << nodes << " nodes in " << fleet->dir << "\n";
+    return *fleet->store;
+  }
 
   std::vector<std::string> machine;
   for (const packs::Requirement& sr : Catalog().srs) {
@@ -110,6 +130,7 @@ server::HubStore& FleetOf(int nodes) {
   std::cerr << "stored " << nodes << " nodes x 2 x " << kChecks << " verdicts in "
             << std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count()
             << " s\n";
+  if (fleet->keep) std::ofstream(fleet->dir + "/done") << nodes << "\n";
   return *fleet->store;
 }
 

@@ -1,8 +1,8 @@
 #include "engine/store/store.h"
 
 #include <fcntl.h>
-#include <rocksdb/db.h>
 #include <rocksdb/cache.h>
+#include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -150,11 +150,11 @@ Status RefuseOtherLayout(const std::string& dir, Layout layout,
   for (Family family : LayoutFamilies(other)) {
     if (InLayout(layout, family)) continue;
     if (std::find(names.begin(), names.end(), FamilyName(family)) == names.end()) continue;
-    return Status::FailedPrecondition(
-        "state directory " + dir + " holds a vigil " + std::string(LayoutName(other)) +
-        "'s store (it has the \"" + std::string(FamilyName(family)) + "\" family), not a " +
-        std::string(LayoutName(layout)) + "'s: give the " + std::string(LayoutName(layout)) +
-        " a directory of its own");
+    return Status::FailedPrecondition("state directory " + dir + " holds a vigil " +
+                                      std::string(LayoutName(other)) + "'s store (it has the \"" +
+                                      std::string(FamilyName(family)) + "\" family), not a " +
+                                      std::string(LayoutName(layout)) + "'s: give the " +
+                                      std::string(LayoutName(layout)) + " a directory of its own");
   }
   return Status::Ok();
 }
@@ -402,6 +402,64 @@ Result<std::optional<Entry>> Store::Last(Family family) const {
   }
   if (!it->Valid()) return std::optional<Entry>();
   return std::optional<Entry>(Entry{it->key().ToString(), it->value().ToString()});
+}
+
+struct Store::Cursor::Impl {
+  const Store::Impl& store;
+  Family family;
+  std::unique_ptr<rocksdb::Iterator> it;
+};
+
+Store::Cursor::Cursor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::Cursor::~Cursor() = default;
+
+void Store::Cursor::Seek(std::string_view key) { impl_->it->Seek(key); }
+void Store::Cursor::SeekForPrev(std::string_view key) { impl_->it->SeekForPrev(key); }
+void Store::Cursor::SeekToFirst() { impl_->it->SeekToFirst(); }
+void Store::Cursor::SeekToLast() { impl_->it->SeekToLast(); }
+void Store::Cursor::Next() { impl_->it->Next(); }
+void Store::Cursor::Prev() { impl_->it->Prev(); }
+bool Store::Cursor::Valid() const { return impl_->it->Valid(); }
+std::string_view Store::Cursor::key() const { return impl_->it->key().ToStringView(); }
+std::string_view Store::Cursor::value() const { return impl_->it->value().ToStringView(); }
+
+Status Store::Cursor::status() const {
+  const rocksdb::Status s = impl_->it->status();
+  if (s.ok()) return Status::Ok();
+  return FromRocks(s, impl_->store.dir, "reading " + std::string(FamilyName(impl_->family)));
+}
+
+Result<std::unique_ptr<Store::Cursor>> Store::OpenCursor(Family family) const {
+  rocksdb::ColumnFamilyHandle* handle = impl_->Handle(family);
+  if (handle == nullptr) return impl_->NotInLayout(family);
+  // An iterator reads the snapshot of its creation, whatever it seeks to later.
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), handle));
+  if (!it->status().ok()) {
+    return FromRocks(it->status(), impl_->dir, "reading " + std::string(FamilyName(family)));
+  }
+  return std::unique_ptr<Cursor>(
+      new Cursor(std::make_unique<Cursor::Impl>(Cursor::Impl{*impl_, family, std::move(it)})));
+}
+
+Result<std::vector<std::unique_ptr<Store::Cursor>>> Store::OpenCursors(
+    const std::vector<Family>& families) const {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  for (Family family : families) {
+    rocksdb::ColumnFamilyHandle* handle = impl_->Handle(family);
+    if (handle == nullptr) return impl_->NotInLayout(family);
+    handles.push_back(handle);
+  }
+  // NewIterators() reads every family at one sequence number.
+  std::vector<rocksdb::Iterator*> iterators;
+  rocksdb::Status s = impl_->db->NewIterators(rocksdb::ReadOptions(), handles, &iterators);
+  std::vector<std::unique_ptr<rocksdb::Iterator>> owned(iterators.begin(), iterators.end());
+  if (!s.ok()) return FromRocks(s, impl_->dir, "opening cursors");
+  std::vector<std::unique_ptr<Cursor>> cursors;
+  for (size_t i = 0; i < families.size(); ++i) {
+    cursors.push_back(std::unique_ptr<Cursor>(new Cursor(
+        std::make_unique<Cursor::Impl>(Cursor::Impl{*impl_, families[i], std::move(owned[i])}))));
+  }
+  return cursors;
 }
 
 Result<uint64_t> Store::Count(Family family) const {

@@ -50,9 +50,8 @@ enum class Family {
 inline constexpr Family kAllFamilies[] = {Family::kConfig, Family::kResults, Family::kOutbox,
                                           Family::kAudit, Family::kSnapshots};
 // The hub's families (Layout::kHub).
-inline constexpr Family kHubFamilies[] = {Family::kNodes,    Family::kTokens,
-                                          Family::kCampaigns, Family::kAnswers,
-                                          Family::kEvidence, Family::kMeta,
+inline constexpr Family kHubFamilies[] = {Family::kNodes,   Family::kTokens,   Family::kCampaigns,
+                                          Family::kAnswers, Family::kEvidence, Family::kMeta,
                                           Family::kAudit};
 // "config", "results", "outbox", "audit", "snapshots", "nodes", "tokens", "campaigns",
 // "answers", "evidence", "meta": the column family names on disk.
@@ -142,6 +141,17 @@ class Store {
   // The entry with the greatest key; nullopt when the family is empty.
   Result<std::optional<Entry>> Last(Family family) const;
 
+  // A cursor over `family` for reads that seek many times (a report that looks up each node's
+  // and check's entry): one iterator, so each seek costs a seek, not a new iterator. It reads
+  // the store as it was when it was opened (writes after that are not seen). It must not
+  // outlive the Store.
+  class Cursor;
+  Result<std::unique_ptr<Cursor>> OpenCursor(Family family) const;
+  // One cursor per entry of `families` (a family may come more than once: two positions in it),
+  // all reading the store as it was at one moment.
+  Result<std::vector<std::unique_ptr<Cursor>>> OpenCursors(
+      const std::vector<Family>& families) const;
+
   // The number of entries, counted by walking the family (linear in its size).
   Result<uint64_t> Count(Family family) const;
 
@@ -151,6 +161,39 @@ class Store {
  private:
   struct Impl;
   explicit Store(std::unique_ptr<Impl> impl);
+
+  const std::unique_ptr<Impl> impl_;
+};
+
+// Store::OpenCursor()'s cursor. After a seek it is on an entry (Valid()) or past either end of
+// the family; Next() and Prev() move from an entry. key() and value() are valid only while it
+// stays on that entry. A read error leaves it not Valid() and status() says what it was: a loop
+// that stops at !Valid() checks status() once after it.
+//
+// Thread safety: one thread at a time (it has a position); open one per thread.
+class Store::Cursor {
+ public:
+  ~Cursor();
+  Cursor(const Cursor&) = delete;
+  Cursor& operator=(const Cursor&) = delete;
+
+  void Seek(std::string_view key);         // to the first entry with key >= `key`
+  void SeekForPrev(std::string_view key);  // to the last entry with key <= `key`
+  void SeekToFirst();
+  void SeekToLast();
+  void Next();  // requires Valid()
+  void Prev();  // requires Valid()
+
+  bool Valid() const;
+  std::string_view key() const;    // requires Valid()
+  std::string_view value() const;  // requires Valid()
+  // Ok, or the read error that ended the last move (naming the directory and the family).
+  Status status() const;
+
+ private:
+  friend class Store;
+  struct Impl;
+  explicit Cursor(std::unique_ptr<Impl> impl);
 
   const std::unique_ptr<Impl> impl_;
 };

@@ -20,6 +20,9 @@
 //   NUL "M" NUL "version"                      -> "2": the layout above (Upgrade())
 // A check id holding a NUL byte is kept as evidence but feeds none of them.
 //
+// The index is written in hub_evidence.cc, read in hub_evidence_read.cc, converted from older
+// layouts in hub_evidence_upgrade.cc; hub_evidence_format.h holds the encodings they share.
+//
 // Thread safety: const methods may run on any thread; Index() for one node must be called
 // under that node's lock (hub_store.cc's stripe) so two batches of a node do not interleave.
 // Upgrade() runs before the store is shared.

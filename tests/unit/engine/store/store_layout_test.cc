@@ -59,6 +59,7 @@ TEST(StoreLayoutTest, AFamilyOfTheOtherLayoutIsInvalidArgument) {
   expect_refused(h.ScanBackward(Family::kOutbox, std::nullopt, [](auto, auto) { return true; }));
   expect_refused(h.Last(Family::kOutbox).status());
   expect_refused(h.Count(Family::kOutbox).status());
+  expect_refused(h.OpenCursor(Family::kOutbox).status());
   // A batch with one bad family writes nothing.
   expect_refused(h.Write({Mutation::Put(Family::kNodes, "n", "v"),
                           Mutation::Put(Family::kOutbox, "k", "v")}));
