@@ -21,7 +21,7 @@ using evidence::AppendVerdictFields;
 using evidence::ConnectionKey;
 using evidence::Counts;
 using evidence::DayOf;
-using evidence::DecodeCounts;
+using evidence::DecodeDaySnapshot;
 using evidence::DecodeHead;
 using evidence::DecodeSummaries;
 using evidence::EncodeCounts;
@@ -139,19 +139,16 @@ Status ApplySnapshotChanges(const store::Store& store, std::string_view host,
   VIGIL_RETURN_IF_ERROR(store.ScanBackward(
       Family::kEvidence, std::string_view(last), [&](std::string_view key, std::string_view value) {
         if (!key.starts_with(prefix)) return false;
-        auto day = store::DecodeSeq(key.substr(prefix.size()));
-        auto counts = DecodeCounts(value, host);
-        if (!day || !counts.ok()) {
-          result = counts.ok() ? Status::Corruption("hub store: a daily snapshot key of node " +
-                                                    std::string(host) + " is not a day")
-                               : counts.status();
+        auto snapshot = DecodeDaySnapshot(key, prefix, value, host);
+        if (!snapshot.ok()) {
+          result = snapshot.status();
           return false;
         }
-        if (static_cast<int64_t>(*day) < first) {
-          base = *counts;
+        if (snapshot->day < first) {
+          base = snapshot->counts;
           return false;
         }
-        stored.emplace(static_cast<int64_t>(*day), *counts);
+        stored.emplace(snapshot->day, snapshot->counts);
         return true;
       }));
   VIGIL_RETURN_IF_ERROR(result);

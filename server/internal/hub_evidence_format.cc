@@ -277,6 +277,17 @@ Result<Counts> DecodeCounts(std::string_view text, std::string_view host) {
   return c;
 }
 
+Result<DaySnapshot> DecodeDaySnapshot(std::string_view key, std::string_view prefix,
+                                      std::string_view value, std::string_view host) {
+  auto day = store::DecodeSeq(key.substr(prefix.size()));
+  if (!day) {
+    return Status::Corruption("hub store: a daily snapshot key of node " + std::string(host) +
+                              " is not a day");
+  }
+  VIGIL_ASSIGN_OR_RETURN(Counts counts, DecodeCounts(value, host));
+  return DaySnapshot{static_cast<int64_t>(*day), counts};
+}
+
 // ---- history lookups
 
 namespace {

@@ -111,6 +111,15 @@ struct Counts {
 std::string EncodeCounts(const Counts& c);
 Result<Counts> DecodeCounts(std::string_view text, std::string_view host);
 
+// One daily snapshot entry of `host` (its key is `prefix` + the day): the day (days since the
+// epoch) and its counts; Corruption naming the node when either does not read.
+struct DaySnapshot {
+  int64_t day = 0;
+  Counts counts;
+};
+Result<DaySnapshot> DecodeDaySnapshot(std::string_view key, std::string_view prefix,
+                                      std::string_view value, std::string_view host);
+
 // ---- history lookups on `cursor` (a cursor of the evidence family), each at most one seek
 
 // The check's history entry with the greatest time <= t; nullopt when none.

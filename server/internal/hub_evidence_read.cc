@@ -14,7 +14,7 @@ namespace vigil::server::internal {
 using evidence::ConnectionKey;
 using evidence::ConnectionPrefix;
 using evidence::DayOf;
-using evidence::DecodeCounts;
+using evidence::DecodeDaySnapshot;
 using evidence::DecodeHead;
 using evidence::DecodeSummaries;
 using evidence::EntryAtOrBefore;
@@ -137,18 +137,15 @@ Status EvidenceIndex::VerdictDays(std::string_view host, int64_t from, int64_t t
       Family::kEvidence, std::string_view(start),
       [&](std::string_view key, std::string_view value) {
         if (!key.starts_with(prefix)) return false;
-        auto day = store::DecodeSeq(key.substr(prefix.size()));
-        auto counts = DecodeCounts(value, host);
-        if (!day || !counts.ok()) {
-          result = counts.ok() ? Status::Corruption("hub store: a daily snapshot key of node " +
-                                                    std::string(host) + " is not a day")
-                               : counts.status();
+        auto snapshot = DecodeDaySnapshot(key, prefix, value, host);
+        if (!snapshot.ok()) {
+          result = snapshot.status();
           return false;
         }
-        const int64_t d = static_cast<int64_t>(*day);
-        found.push_back({std::max(d, first) * kDay, std::string(host), counts->pass, counts->fail,
-                         counts->error});
-        return d > first;
+        const evidence::Counts& counts = snapshot->counts;
+        found.push_back({std::max(snapshot->day, first) * kDay, std::string(host), counts.pass,
+                         counts.fail, counts.error});
+        return snapshot->day > first;
       }));
   VIGIL_RETURN_IF_ERROR(result);
   for (auto it = found.rbegin(); it != found.rend(); ++it) {
