@@ -36,6 +36,19 @@ std::string HistoryStatus(std::string_view value) {
 
 constexpr size_t kUpgradeBatch = 10000;
 
+// Writes `batch` and empties it once it holds kUpgradeBatch mutations.
+Status WriteWhenFull(store::Store& store, std::vector<Mutation>& batch) {
+  if (batch.size() < kUpgradeBatch) return Status::Ok();
+  Status written = store.Write(batch);
+  batch.clear();
+  return written;
+}
+
+// Writes what is left in `batch`, if anything.
+Status WriteRest(store::Store& store, const std::vector<Mutation>& batch) {
+  return batch.empty() ? Status::Ok() : store.Write(batch);
+}
+
 Status DeletePrefix(store::Store& store, const std::string& prefix) {
   while (true) {
     std::vector<Mutation> batch;
@@ -125,17 +138,12 @@ Status ComputeSnapshots(store::Store& store) {
         deltas[DayOf(time)] += counts;
         if (next_day) deltas[*next_day] -= counts;
         next_day = DayOf(time);
-        if (batch.size() >= kUpgradeBatch) {
-          result = store.Write(batch);
-          batch.clear();
-          if (!result.ok()) return false;
-        }
-        return true;
+        result = WriteWhenFull(store, batch);
+        return result.ok();
       }));
   VIGIL_RETURN_IF_ERROR(result);
   flush();
-  if (batch.empty()) return Status::Ok();
-  return store.Write(batch);
+  return WriteRest(store, batch);
 }
 
 // Each head gets a history of one entry at time 0: itself.
@@ -149,16 +157,11 @@ Status StartHeadHistories(store::Store& store) {
         batch.push_back(Mutation::Put(Family::kEvidence,
                                       HeadHistoryPrefix(key.substr(prefix.size())) + Seq(0),
                                       std::string(value)));
-        if (batch.size() >= kUpgradeBatch) {
-          result = store.Write(batch);
-          batch.clear();
-          if (!result.ok()) return false;
-        }
-        return true;
+        result = WriteWhenFull(store, batch);
+        return result.ok();
       }));
   VIGIL_RETURN_IF_ERROR(result);
-  if (batch.empty()) return Status::Ok();
-  return store.Write(batch);
+  return WriteRest(store, batch);
 }
 
 }  // namespace
