@@ -97,6 +97,7 @@ TlsStream::TlsStream(net::ip::tcp::socket socket, SSL_CTX* context)
                         SSL_MODE_RELEASE_BUFFERS);
   SSL_set_accept_state(ssl);
   core_->ssl = ssl;
+  core_->records = TlsRecords::Watch(ssl);
 }
 
 TlsStream::~TlsStream() {
@@ -137,6 +138,7 @@ TlsStream::Step TlsStream::Attempt(Core& core, Kind kind, void* data, size_t siz
     return step;
   }
   if (core.ssl == nullptr) {
+    if (core.records) return AttemptRecords(core, kind, data, size);
     step.error = net::error::no_memory;
     return step;
   }
@@ -159,7 +161,17 @@ TlsStream::Step TlsStream::Attempt(Core& core, Kind kind, void* data, size_t siz
       break;
   }
   const int saved_errno = errno;
-  if (result == 1) return step;
+  if (result == 1) {
+    if (kind == Kind::kHandshake && core.records) {
+      if (core.records->TakeOver(core.ssl)) {
+        SSL_free(core.ssl);
+        core.ssl = nullptr;
+      } else {
+        core.records.reset();
+      }
+    }
+    return step;
+  }
   const int ssl_error = SSL_get_error(core.ssl, result);
   if (ssl_error == SSL_ERROR_WANT_READ) {
     ERR_clear_error();
@@ -173,6 +185,49 @@ TlsStream::Step TlsStream::Attempt(Core& core, Kind kind, void* data, size_t siz
   }
   step.bytes = 0;
   step.error = OpenSslError(ssl_error, saved_errno);
+  return step;
+}
+
+TlsStream::Step TlsStream::AttemptRecords(Core& core, Kind kind, void* data, size_t size) {
+  const int socket = core.socket.native_handle();
+  TlsRecords::Io io;
+  switch (kind) {
+    case Kind::kHandshake:
+      return Step{};  // done already
+    case Kind::kRead:
+      io = core.records->Read(socket, data, size);
+      break;
+    case Kind::kWrite:
+      io = core.records->Write(socket, data, size);
+      break;
+    case Kind::kShutdown:
+      io = core.records->Shutdown(socket);
+      break;
+  }
+  Step step;
+  switch (io.result) {
+    case TlsRecords::Io::kOk:
+      step.bytes = io.bytes;
+      break;
+    case TlsRecords::Io::kWantRead:
+      step.next = Step::kWantRead;
+      break;
+    case TlsRecords::Io::kWantWrite:
+      step.next = Step::kWantWrite;
+      break;
+    case TlsRecords::Io::kEof:
+      step.error = net::error::eof;
+      break;
+    case TlsRecords::Io::kTruncated:
+      step.error = net::ssl::error::stream_truncated;
+      break;
+    case TlsRecords::Io::kSystem:
+      step.error = beast::error_code(static_cast<int>(io.code), beast::system_category());
+      break;
+    case TlsRecords::Io::kProtocol:
+      step.error = beast::error_code(static_cast<int>(io.code), net::error::get_ssl_category());
+      break;
+  }
   return step;
 }
 

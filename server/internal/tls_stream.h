@@ -3,8 +3,10 @@
 // MSG_NOSIGNAL), and the stream waits for the socket to be ready when OpenSSL asks it to.
 //
 // Why not asio's ssl::stream: it keeps two 17 KB buffers per connection for its whole life,
-// plus a 2 x 17 KB BIO pair, about 53 KB before a byte is read. Here an idle connection holds
-// the SSL object only (its record buffers are released between records) and nothing else.
+// plus a 2 x 17 KB BIO pair, about 53 KB before a byte is read. Here OpenSSL's record buffers
+// are released between records, and once a TLS 1.3 handshake is done the records are
+// protected by TlsRecords (tls_records.h) and the SSL object is freed: an idle connection
+// then holds its keys and little else. Contexts get TlsRecords::PrepareContext() for that.
 //
 // A Beast stream (AsyncReadStream, AsyncWriteStream) and its own lowest layer: socket(),
 // close(), expires_after(), expires_never() as beast::tcp_stream has them, so the HTTP session
@@ -31,6 +33,8 @@
 #include <memory>
 #include <optional>
 #include <type_traits>
+
+#include "server/internal/tls_records.h"
 
 namespace vigil::server::internal {
 
@@ -112,6 +116,9 @@ class TlsStream {
                                                  std::forward<Handler>(handler));
   }
 
+  // Whether OpenSSL's SSL object was let go after the handshake (TlsRecords has the records).
+  bool released_openssl() const { return core_->ssl == nullptr && core_->records != nullptr; }
+
   // Beast's customization point: what its timeouts and teardown call to cut the connection.
   friend void beast_close_socket(TlsStream& stream) { stream.close(); }
 
@@ -131,7 +138,8 @@ class TlsStream {
     explicit Core(boost::asio::ip::tcp::socket s) : socket(std::move(s)) {}
     ~Core();
     boost::asio::ip::tcp::socket socket;
-    SSL* ssl = nullptr;
+    SSL* ssl = nullptr;  // until TlsRecords takes over
+    std::unique_ptr<TlsRecords> records;
     std::optional<boost::asio::steady_timer> timer;  // made by the first expires_after()
     uint64_t deadline = 0;  // which expires_after() the timer serves
     bool timed_out = false;
@@ -144,6 +152,7 @@ class TlsStream {
 
   // One attempt at the operation; never blocks.
   static Step Attempt(Core& core, Kind kind, void* data, size_t size);
+  static Step AttemptRecords(Core& core, Kind kind, void* data, size_t size);
   // The error an operation completes with after its wait failed with `waited`.
   static boost::beast::error_code AfterWait(const Core& core, boost::beast::error_code waited);
 

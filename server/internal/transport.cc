@@ -333,7 +333,8 @@ Result<net::ssl::context> MakeTlsContext(const TransportConfig& config) {
   // Agents hold one connection for days and people's calls are few: resuming sessions saves
   // little, while a server-side session cache and tickets cost memory and work per connection.
   SSL_CTX_set_session_cache_mode(ctx.native_handle(), SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_num_tickets(ctx.native_handle(), 0);
+  // No tickets either, and after a TLS 1.3 handshake the SSL object goes (TlsRecords).
+  TlsRecords::PrepareContext(ctx.native_handle());
   beast::error_code ec;
   ctx.use_certificate_chain_file(config.cert_file, ec);
   if (ec)

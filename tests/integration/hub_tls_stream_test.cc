@@ -1,6 +1,7 @@
 // The hub's own TLS stream (server/internal/tls_stream.h) against asio's TLS client on
 // loopback: bytes arrive intact in both directions in large amounts (partial writes, records
-// split across reads), a read and a write in flight at once, a deadline ends a silent
+// split across reads), each TLS 1.3 cipher suite, key updates either way, a TLS 1.2 connection left to OpenSSL, forged
+// and oversized records refused with their reason, a read and a write in flight at once, a deadline ends a silent
 // handshake with `timeout`, close_notify reads as eof and a cut connection as truncated, a peer
 // gone mid-write is an error and not SIGPIPE, and Beast's WebSocket runs on it, closing
 // handshake included.
@@ -51,6 +52,7 @@ class TlsStreamTest : public ::testing::Test {
     ASSERT_TRUE(identity.ok()) << identity.status().message();
     server_ctx_.use_certificate_chain_file(identity->cert_file);
     server_ctx_.use_private_key_file(identity->key_file, ssl::context::pem);
+    server::internal::TlsRecords::PrepareContext(server_ctx_.native_handle());
     client_ctx_.set_verify_mode(ssl::verify_none);
     acceptor_.open(tcp::v4());
     acceptor_.bind(tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
@@ -114,7 +116,25 @@ class TlsStreamTest : public ::testing::Test {
     EXPECT_FALSE(server_ec) << server_ec.message();
     EXPECT_FALSE(client_ec) << client_ec.message();
     if (server_ec || client_ec) return nullptr;
+    // A TLS 1.3 connection's records are TlsRecords' from here on; anything else stays OpenSSL's.
+    const bool tls13 = SSL_version(client->native_handle()) == TLS1_3_VERSION;
+    EXPECT_EQ(server_->released_openssl(), tls13);
     return client;
+  }
+
+  // Reads exactly `size` bytes on the server side; the error, if any, in `ec`.
+  std::string ServerRead(size_t size, beast::error_code& ec) {
+    std::string got(size, '\0');
+    ec = RunOnServer([&](TlsStream& s, auto done) {
+      net::async_read(s, net::buffer(got), [done](beast::error_code ec, size_t) { done(ec); });
+    });
+    return got;
+  }
+
+  beast::error_code ServerWrite(const std::string& text) {
+    return RunOnServer([&](TlsStream& s, auto done) {
+      net::async_write(s, net::buffer(text), [done](beast::error_code ec, size_t) { done(ec); });
+    });
   }
 
   testing::TempDir dir_;
@@ -158,6 +178,102 @@ TEST_F(TlsStreamTest, LargeAmountsArriveIntactBothWays) {
   }));
   reader.join();
   EXPECT_TRUE(echoed == sent);
+}
+
+TEST_F(TlsStreamTest, KeyUpdatesEitherWayKeepTheConversationGoing) {
+  auto client = Handshaken();
+  ASSERT_TRUE(client);
+  ASSERT_TRUE(server_->released_openssl());
+  for (int round = 0; round < 3; ++round) {
+    // The client moves to new keys and asks the server to do the same (RFC 8446 4.6.3): the
+    // server reads under the client's next keys and sends its own KeyUpdate before its answer.
+    ASSERT_EQ(SSL_key_update(client->native_handle(), round == 1 ? SSL_KEY_UPDATE_NOT_REQUESTED
+                                                                 : SSL_KEY_UPDATE_REQUESTED),
+              1);
+    const std::string question = "question " + std::to_string(round);
+    net::write(*client, net::buffer(question));
+    beast::error_code ec;
+    EXPECT_EQ(ServerRead(question.size(), ec), question);
+    ASSERT_FALSE(ec) << ec.message();
+    const std::string answer = Pattern(40000);  // several records under the new key
+    ASSERT_FALSE(ServerWrite(answer));
+    std::string got(answer.size(), '\0');
+    net::read(*client, net::buffer(got));
+    EXPECT_TRUE(got == answer) << "round " << round;
+  }
+}
+
+TEST_F(TlsStreamTest, EachTls13CipherSuiteCarriesRecordsBothWays) {
+  for (const char* suite : {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+                            "TLS_CHACHA20_POLY1305_SHA256"}) {
+    SCOPED_TRACE(suite);
+    ASSERT_EQ(SSL_CTX_set_ciphersuites(client_ctx_.native_handle(), suite), 1);
+    auto client = Handshaken();
+    ASSERT_TRUE(client);
+    EXPECT_STREQ(SSL_CIPHER_get_name(SSL_get_current_cipher(client->native_handle())), suite);
+    const std::string sent = Pattern(70000);
+    std::thread writer([&] { net::write(*client, net::buffer(sent)); });
+    beast::error_code ec;
+    EXPECT_TRUE(ServerRead(sent.size(), ec) == sent);
+    writer.join();
+    ASSERT_FALSE(ec) << ec.message();
+    ASSERT_FALSE(ServerWrite(sent));
+    std::string got(sent.size(), '\0');
+    net::read(*client, net::buffer(got));
+    EXPECT_TRUE(got == sent);
+  }
+}
+
+TEST_F(TlsStreamTest, ATls12ConnectionStaysWithOpenSsl) {
+  SSL_CTX_set_max_proto_version(client_ctx_.native_handle(), TLS1_2_VERSION);
+  auto client = Handshaken();
+  ASSERT_TRUE(client);
+  EXPECT_FALSE(server_->released_openssl());
+  net::write(*client, net::buffer("hello", 5));
+  beast::error_code ec;
+  EXPECT_EQ(ServerRead(5, ec), "hello");
+  EXPECT_FALSE(ec) << ec.message();
+  ASSERT_FALSE(ServerWrite("world"));
+  char got[5];
+  net::read(*client, net::buffer(got));
+  EXPECT_EQ(std::string(got, 5), "world");
+}
+
+TEST_F(TlsStreamTest, AForgedOrOversizedRecordEndsTheConnectionWithItsReason) {
+  {
+    auto client = Handshaken();
+    ASSERT_TRUE(client);
+    // A well-formed header and a body that was never sealed with the client's key.
+    std::string forged("\x17\x03\x03\x00\x20", 5);
+    forged += Pattern(32);
+    net::write(client->next_layer(), net::buffer(forged));
+    beast::error_code ec;
+    ServerRead(1, ec);
+    EXPECT_EQ(ec.category(), net::error::get_ssl_category());
+    EXPECT_NE(ec.message().find("bad record mac"), std::string::npos) << ec.message();
+    // And it stays failed: nothing after a forgery is believed.
+    ServerRead(1, ec);
+    EXPECT_NE(ec.message().find("bad record mac"), std::string::npos) << ec.message();
+  }
+  {
+    auto client = Handshaken();
+    ASSERT_TRUE(client);
+    // A length beyond what TLS 1.3 allows is refused from the header alone.
+    net::write(client->next_layer(), net::buffer(std::string("\x17\x03\x03\xff\xff", 5)));
+    beast::error_code ec;
+    ServerRead(1, ec);
+    EXPECT_NE(ec.message().find("encrypted length too long"), std::string::npos)
+        << ec.message();
+  }
+  {
+    auto client = Handshaken();
+    ASSERT_TRUE(client);
+    // A plaintext alert after the handshake is not a record of this connection.
+    net::write(client->next_layer(), net::buffer(std::string("\x15\x03\x03\x00\x02\x02\x28", 7)));
+    beast::error_code ec;
+    ServerRead(1, ec);
+    EXPECT_NE(ec.message().find("unexpected record"), std::string::npos) << ec.message();
+  }
 }
 
 TEST_F(TlsStreamTest, AReadAndAWriteInFlightAtOnce) {
