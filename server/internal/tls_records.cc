@@ -71,13 +71,37 @@ int HexValue(char c) {
   return -1;
 }
 
+// The suites' AEADs, fetched once: EVP_aes_128_gcm() and the like would be looked up again
+// in the provider's store each time a context is keyed, that is for every record.
+const EVP_CIPHER* Fetched(const char* name) { return EVP_CIPHER_fetch(nullptr, name, nullptr); }
+
+const EVP_CIPHER* Aes128Gcm() {
+  static const EVP_CIPHER* cipher = Fetched("AES-128-GCM");
+  return cipher;
+}
+const EVP_CIPHER* Aes256Gcm() {
+  static const EVP_CIPHER* cipher = Fetched("AES-256-GCM");
+  return cipher;
+}
+const EVP_CIPHER* ChaCha20Poly1305() {
+  static const EVP_CIPHER* cipher = Fetched("ChaCha20-Poly1305");
+  return cipher;
+}
+
 // One cipher context per thread, keyed afresh for each record: a connection keeps no cipher
-// state of its own (two contexts would be about 2 KB per connection).
-EVP_CIPHER_CTX* ThreadCipher() {
+// state of its own (two contexts would be about 2 KB per connection). Null on failure.
+EVP_CIPHER_CTX* ThreadCipher(const EVP_CIPHER* cipher, const unsigned char* key,
+                             const unsigned char* nonce, bool seal) {
   struct Free {
     void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
   };
   thread_local std::unique_ptr<EVP_CIPHER_CTX, Free> ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) return nullptr;
+  // The same cipher as last time: only the key and nonce change.
+  const EVP_CIPHER* type = EVP_CIPHER_CTX_get0_cipher(ctx.get()) == cipher ? nullptr : cipher;
+  if (EVP_CipherInit_ex(ctx.get(), type, nullptr, key, nonce, seal ? 1 : 0) != 1) {
+    return nullptr;
+  }
   return ctx.get();
 }
 
@@ -142,23 +166,24 @@ bool TlsRecords::TakeOver(SSL* ssl) {
   if (suite == nullptr) return false;
   switch (SSL_CIPHER_get_protocol_id(suite)) {
     case 0x1301:  // TLS_AES_128_GCM_SHA256
-      cipher_ = EVP_aes_128_gcm();
+      cipher_ = Aes128Gcm();
       digest_ = EVP_sha256();
       key_size_ = 16;
       break;
     case 0x1302:  // TLS_AES_256_GCM_SHA384
-      cipher_ = EVP_aes_256_gcm();
+      cipher_ = Aes256Gcm();
       digest_ = EVP_sha384();
       key_size_ = 32;
       break;
     case 0x1303:  // TLS_CHACHA20_POLY1305_SHA256
-      cipher_ = EVP_chacha20_poly1305();
+      cipher_ = ChaCha20Poly1305();
       digest_ = EVP_sha256();
       key_size_ = 32;
       break;
     default:
       return false;
   }
+  if (cipher_ == nullptr) return false;  // not offered by the providers loaded
   const size_t hash_size = static_cast<size_t>(EVP_MD_get_size(digest_));
   if (read_.secret_size != hash_size || write_.secret_size != hash_size) return false;
   return Derive(read_, false) && Derive(write_, false);
@@ -198,11 +223,10 @@ bool TlsRecords::Seal(unsigned char type, const unsigned char* plain, size_t siz
   out[4] = static_cast<unsigned char>(inner + kTag);
   unsigned char nonce[kIv];
   Nonce(write_.iv, write_.sequence, nonce);
-  EVP_CIPHER_CTX* ctx = ThreadCipher();
+  EVP_CIPHER_CTX* ctx = ThreadCipher(cipher_, write_.key, nonce, true);
   int n = 0;
   unsigned char* body = out.get() + kHeader;
   const bool ok = ctx != nullptr &&
-                  EVP_EncryptInit_ex(ctx, cipher_, nullptr, write_.key, nonce) == 1 &&
                   EVP_EncryptUpdate(ctx, nullptr, &n, out.get(), kHeader) == 1 &&
                   EVP_EncryptUpdate(ctx, body, &n, plain, static_cast<int>(size)) == 1 &&
                   static_cast<size_t>(n) == size &&
@@ -334,12 +358,12 @@ TlsRecords::Io TlsRecords::ReadRecord(int socket) {
 
   unsigned char nonce[kIv];
   Nonce(read_.iv, read_.sequence, nonce);
-  EVP_CIPHER_CTX* ctx = ThreadCipher();
+  EVP_CIPHER_CTX* ctx = ThreadCipher(cipher_, read_.key, nonce, false);
   const size_t sealed = body_size_ - kTag;
   unsigned char* body = body_.get();
   int n = 0;
   const bool opened =
-      ctx != nullptr && EVP_DecryptInit_ex(ctx, cipher_, nullptr, read_.key, nonce) == 1 &&
+      ctx != nullptr &&
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kTag, body + sealed) == 1 &&
       EVP_DecryptUpdate(ctx, nullptr, &n, header_, kHeader) == 1 &&
       EVP_DecryptUpdate(ctx, body, &n, body, static_cast<int>(sealed)) == 1 &&
