@@ -48,6 +48,9 @@ class SharedState {
   HubMetrics& metrics() const { return *config_.metrics; }
 
   uint64_t NextId() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
+  // TLS handshakes ended so far, well or not (TransportImpl returns their memory after a wave).
+  void CountHandshake() { handshakes_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t handshakes() const { return handshakes_.load(std::memory_order_relaxed); }
   bool stopping() const { return stopping_.load(); }
 
   // Sessions register when they start and unregister in their destructor.
@@ -59,6 +62,7 @@ class SharedState {
  private:
   const TransportConfig config_;
   std::atomic<uint64_t> next_id_{1};
+  std::atomic<uint64_t> handshakes_{0};
   std::atomic<bool> stopping_{false};
 
   std::mutex mutex_;
