@@ -56,9 +56,9 @@ bool ExpandLabel(const EVP_MD* digest, const unsigned char* secret, size_t secre
   info[n++] = 1;  // the first (only) block
   unsigned char block[EVP_MAX_MD_SIZE];
   unsigned int block_size = 0;
-  const bool ok = HMAC(digest, secret, static_cast<int>(secret_size), info, n, block,
-                       &block_size) != nullptr &&
-                  block_size >= size;
+  const bool ok =
+      HMAC(digest, secret, static_cast<int>(secret_size), info, n, block, &block_size) != nullptr &&
+      block_size >= size;
   if (ok) std::memcpy(out, block, size);
   OPENSSL_cleanse(block, sizeof(block));
   return ok;
@@ -226,8 +226,7 @@ bool TlsRecords::Seal(unsigned char type, const unsigned char* plain, size_t siz
   EVP_CIPHER_CTX* ctx = ThreadCipher(cipher_, write_.key, nonce, true);
   int n = 0;
   unsigned char* body = out.get() + kHeader;
-  const bool ok = ctx != nullptr &&
-                  EVP_EncryptUpdate(ctx, nullptr, &n, out.get(), kHeader) == 1 &&
+  const bool ok = ctx != nullptr && EVP_EncryptUpdate(ctx, nullptr, &n, out.get(), kHeader) == 1 &&
                   EVP_EncryptUpdate(ctx, body, &n, plain, static_cast<int>(size)) == 1 &&
                   static_cast<size_t>(n) == size &&
                   EVP_EncryptUpdate(ctx, body + size, &n, &type, 1) == 1 && n == 1 &&
@@ -244,8 +243,8 @@ bool TlsRecords::Seal(unsigned char type, const unsigned char* plain, size_t siz
 
 TlsRecords::Io TlsRecords::Flush(int socket) {
   while (pending_sent_ < pending_size_) {
-    const ssize_t n = ::send(socket, pending_.get() + pending_sent_, pending_size_ - pending_sent_,
-                             MSG_NOSIGNAL);
+    const ssize_t n =
+        ::send(socket, pending_.get() + pending_sent_, pending_size_ - pending_sent_, MSG_NOSIGNAL);
     if (n > 0) {
       pending_sent_ += static_cast<size_t>(n);
     } else if (n < 0 && errno == EINTR) {
@@ -363,8 +362,7 @@ TlsRecords::Io TlsRecords::ReadRecord(int socket) {
   unsigned char* body = body_.get();
   int n = 0;
   const bool opened =
-      ctx != nullptr &&
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kTag, body + sealed) == 1 &&
+      ctx != nullptr && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kTag, body + sealed) == 1 &&
       EVP_DecryptUpdate(ctx, nullptr, &n, header_, kHeader) == 1 &&
       EVP_DecryptUpdate(ctx, body, &n, body, static_cast<int>(sealed)) == 1 &&
       static_cast<size_t>(n) == sealed && EVP_DecryptFinal_ex(ctx, body + sealed, &n) == 1;

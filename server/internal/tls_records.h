@@ -38,13 +38,13 @@ class TlsRecords {
   // What one call came to.
   struct Io {
     enum Result {
-      kOk,          // `bytes` read or written (a read of 0 bytes only for a 0-byte request)
-      kWantRead,    // call again when the socket is readable
-      kWantWrite,   // ... writable
-      kEof,         // the peer's close_notify
-      kTruncated,   // the connection ended without close_notify
-      kSystem,      // a socket error: `code` is the errno
-      kProtocol,    // the peer broke the protocol: `code` is an OpenSSL error (ERR_PACK)
+      kOk,         // `bytes` read or written (a read of 0 bytes only for a 0-byte request)
+      kWantRead,   // call again when the socket is readable
+      kWantWrite,  // ... writable
+      kEof,        // the peer's close_notify
+      kTruncated,  // the connection ended without close_notify
+      kSystem,     // a socket error: `code` is the errno
+      kProtocol,   // the peer broke the protocol: `code` is an OpenSSL error (ERR_PACK)
     } result = kOk;
     size_t bytes = 0;
     unsigned long code = 0;  // NOLINT(runtime/int): OpenSSL's error type

@@ -1,10 +1,11 @@
 // The hub's own TLS stream (server/internal/tls_stream.h) against asio's TLS client on
 // loopback: bytes arrive intact in both directions in large amounts (partial writes, records
-// split across reads), each TLS 1.3 cipher suite, key updates either way, a TLS 1.2 connection left to OpenSSL, forged
-// and oversized records refused with their reason, a read and a write in flight at once, a deadline ends a silent
-// handshake with `timeout`, close_notify reads as eof and a cut connection as truncated, a peer
-// gone mid-write is an error and not SIGPIPE, and Beast's WebSocket runs on it, closing
-// handshake included.
+// split across reads); each TLS 1.3 cipher suite carries records; key updates either way keep
+// the conversation going; a TLS 1.2 connection is left to OpenSSL; forged and oversized
+// records are refused with their reason; a read and a write in flight at once; a deadline ends
+// a silent handshake with `timeout`; close_notify reads as eof and a cut connection as
+// truncated; a peer gone mid-write is an error and not SIGPIPE; and Beast's WebSocket runs on
+// it, closing handshake included.
 #include "server/internal/tls_stream.h"
 
 #include <gtest/gtest.h>
@@ -269,7 +270,8 @@ TEST_F(TlsStreamTest, AForgedOrOversizedRecordEndsTheConnectionWithItsReason) {
     auto client = Handshaken();
     ASSERT_TRUE(client);
     // A plaintext alert after the handshake is not a record of this connection.
-    net::write(client->next_layer(), net::buffer(std::string("\x15\x03\x03\x00\x02\x02\x28", 7)));
+    const std::string alert("\x15\x03\x03\x00\x02\x02\x28", 7);  // fatal handshake_failure
+    net::write(client->next_layer(), net::buffer(alert));
     beast::error_code ec;
     ServerRead(1, ec);
     EXPECT_NE(ec.message().find("unexpected record"), std::string::npos) << ec.message();
