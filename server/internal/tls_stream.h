@@ -20,6 +20,7 @@
 
 #include <openssl/ssl.h>
 
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/compose.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -29,7 +30,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -95,15 +95,8 @@ class TlsStream {
       }
       total += std::min(buffer.size(), kGather - total);
     }
-    auto gather = std::make_unique<unsigned char[]>(total);
-    size_t size = 0;
-    for (auto it = boost::asio::buffer_sequence_begin(buffers);
-         it != boost::asio::buffer_sequence_end(buffers) && size < total; ++it) {
-      boost::asio::const_buffer buffer(*it);
-      const size_t n = std::min(buffer.size(), total - size);
-      if (n > 0) std::memcpy(gather.get() + size, buffer.data(), n);
-      size += n;
-    }
+    auto gather = std::make_unique_for_overwrite<unsigned char[]>(total);
+    const size_t size = boost::asio::buffer_copy(boost::asio::buffer(gather.get(), total), buffers);
     void* data = gather.get();
     return Start<Signature>(Kind::kWrite, data, size, std::move(gather),
                             std::forward<Handler>(handler));
