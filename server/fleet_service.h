@@ -184,10 +184,9 @@ class FleetService : public Fleet {
   HubStore& store_;
   const FleetOptions options_;
   FleetMetrics metrics_;
-  // Serialises enrollments, so one host identifier cannot be enrolled twice at once.
-  std::mutex enroll_mu_;
-  // Serialises SetRunning's read-modify-write of a node's record with RemoveNode, so a removed
-  // node is not written back. Taken before mu_.
+  // Serialises every read-modify-write of a node's record: a hello's (so one host identifier
+  // cannot be enrolled twice at once), SetRunning's and RemoveNode's, so none writes back a
+  // record another changed or removed. Taken before mu_.
   std::mutex node_write_mu_;
 
   mutable std::mutex mu_;

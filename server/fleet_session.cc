@@ -159,7 +159,10 @@ void FleetService::Session::OnHello(wire::Hello& hello) {
   welcome.server_time =
       audit::FormatRfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(now)));
   NodeRecord node;
-  std::unique_lock<std::mutex> enrolling(fleet_.enroll_mu_, std::defer_lock);
+  // From the lookup to the write: neither an enrolment of the same host, nor SetRunning's
+  // write of an older connection, nor RemoveNode comes in between (a removed node must not be
+  // written back by a hello that read it before).
+  std::unique_lock<std::mutex> writing(fleet_.node_write_mu_);
   if (hello.node_key) {
     auto found = store.FindNodeByKeyHash(SecretHash(*hello.node_key));
     if (!found.ok()) {
@@ -182,7 +185,6 @@ void FleetService::Session::OnHello(wire::Hello& hello) {
              "enrollment of host '" + host + "' refused: wrong enroll secret");
       return;
     }
-    enrolling.lock();  // until the node is stored: one enrollment of a host at a time
     auto existing = store.GetNode(host);
     if (!existing.ok()) {
       fleet_.metrics_.store_errors.fetch_add(1, std::memory_order_relaxed);
@@ -220,7 +222,7 @@ void FleetService::Session::OnHello(wire::Hello& hello) {
     Send(AgentErrorFrame(kStoreFailed, "storing the node failed: " + status.message()));
     return;
   }
-  if (enrolling.owns_lock()) enrolling.unlock();
+  writing.unlock();
   if (Status status = store.RecordConnected(host, now); !status.ok()) {
     fleet_.metrics_.store_errors.fetch_add(1, std::memory_order_relaxed);
     fleet_.Log("node '" + host + "': storing its connection failed: " + status.ToString());
