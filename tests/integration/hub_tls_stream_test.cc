@@ -1,6 +1,7 @@
 // The hub's own TLS stream (server/internal/tls_stream.h) against asio's TLS client on
 // loopback: bytes arrive intact in both directions in large amounts (partial writes, records
-// split across reads); each TLS 1.3 cipher suite carries records; key updates either way keep
+// split across reads); records that arrive a byte at a time, and padded ones, read whole;
+// each TLS 1.3 cipher suite carries records; key updates either way keep
 // the conversation going; a TLS 1.2 connection is left to OpenSSL; forged and oversized
 // records are refused with their reason; a read and a write in flight at once; a deadline ends
 // a silent handshake with `timeout`; close_notify reads as eof and a cut connection as
@@ -44,6 +45,62 @@ std::string Pattern(size_t size) {
   return text;
 }
 
+// A TCP relay for one connection that hands the server what the client sends one byte at a
+// time, so every record arrives in pieces: a header split, a body split. The other way it
+// copies as it comes.
+class Dribble {
+ public:
+  explicit Dribble(tcp::endpoint server) : server_(server) {
+    front_.open(tcp::v4());
+    front_.bind(tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    front_.listen();
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Dribble() {
+    // Wakes the accept or the copies, whoever of the two ends is still open.
+    beast::error_code ignored;
+    front_.close(ignored);
+    client_.shutdown(tcp::socket::shutdown_both, ignored);
+    server_socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    thread_.join();
+  }
+  tcp::endpoint endpoint() const { return front_.local_endpoint(); }
+
+ private:
+  void Run() {
+    beast::error_code ec;
+    front_.accept(client_, ec);
+    if (ec) return;
+    server_socket_.connect(server_, ec);
+    if (ec) return;
+    server_socket_.set_option(tcp::no_delay(true), ec);
+    std::thread back([this] { Copy(server_socket_, client_, 65536); });
+    Copy(client_, server_socket_, 1);
+    back.join();
+  }
+
+  static void Copy(tcp::socket& from, tcp::socket& to, size_t step) {
+    char buffer[65536];
+    beast::error_code ec;
+    for (;;) {
+      const size_t n = from.read_some(net::buffer(buffer, sizeof(buffer)), ec);
+      if (ec) break;
+      for (size_t at = 0; at < n && !ec; at += step) {
+        net::write(to, net::buffer(buffer + at, std::min(step, n - at)), ec);
+        if (step == 1) std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
+      if (ec) break;
+    }
+    to.shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  net::io_context io_;
+  tcp::acceptor front_{io_};
+  const tcp::endpoint server_;
+  tcp::socket client_{io_}, server_socket_{io_};
+  std::thread thread_;
+};
+
 class TlsStreamTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -81,9 +138,10 @@ class TlsStreamTest : public ::testing::Test {
   }
 
   // A TLS client connected over TCP, before its handshake.
-  std::unique_ptr<ssl::stream<tcp::socket>> Connect() {
+  // To `via` when given (a relay in front of the server), else to the server.
+  std::unique_ptr<ssl::stream<tcp::socket>> Connect(std::optional<tcp::endpoint> via = {}) {
     auto client = std::make_unique<ssl::stream<tcp::socket>>(client_io_, client_ctx_);
-    client->next_layer().connect(acceptor_.local_endpoint());
+    client->next_layer().connect(via.value_or(acceptor_.local_endpoint()));
     return client;
   }
 
@@ -104,9 +162,9 @@ class TlsStreamTest : public ::testing::Test {
 
   // A connection through both handshakes: the client, and the server's side in server_.
   // Null when a handshake failed.
-  std::unique_ptr<ssl::stream<tcp::socket>> Handshaken() {
+  std::unique_ptr<ssl::stream<tcp::socket>> Handshaken(std::optional<tcp::endpoint> via = {}) {
     auto accepted = Accept();
-    auto client = Connect();
+    auto client = Connect(via);
     beast::error_code client_ec;
     std::thread handshake([&] { client->handshake(ssl::stream_base::client, client_ec); });
     accepted.wait();
@@ -179,6 +237,30 @@ TEST_F(TlsStreamTest, LargeAmountsArriveIntactBothWays) {
   }));
   reader.join();
   EXPECT_TRUE(echoed == sent);
+}
+
+TEST_F(TlsStreamTest, RecordsArrivingAByteAtATimeAndPaddedRecordsReadWhole) {
+  // The client pads every record to a multiple of 256 bytes (RFC 8446 5.4): the zeros after
+  // the content type are not content.
+  SSL_CTX_set_block_padding(client_ctx_.native_handle(), 256);
+  Dribble relay(acceptor_.local_endpoint());
+  auto client = Handshaken(relay.endpoint());
+  ASSERT_TRUE(client);
+  const std::string sent = Pattern(3000);
+  std::thread writer([&] {
+    for (size_t at = 0; at < sent.size(); at += 700) {  // five records, each padded
+      net::write(*client, net::buffer(sent.data() + at, std::min<size_t>(700, sent.size() - at)));
+    }
+  });
+  beast::error_code ec;
+  EXPECT_TRUE(ServerRead(sent.size(), ec) == sent);
+  writer.join();
+  EXPECT_FALSE(ec) << ec.message();
+  // And the answer comes back through the relay.
+  ASSERT_FALSE(ServerWrite("done"));
+  char got[4];
+  net::read(*client, net::buffer(got));
+  EXPECT_EQ(std::string(got, 4), "done");
 }
 
 TEST_F(TlsStreamTest, KeyUpdatesEitherWayKeepTheConversationGoing) {
