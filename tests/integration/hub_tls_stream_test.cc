@@ -190,6 +190,13 @@ class TlsStreamTest : public ::testing::Test {
     return got;
   }
 
+  // Reads exactly `size` bytes on the client side.
+  static std::string ClientRead(ssl::stream<tcp::socket>& client, size_t size) {
+    std::string got(size, '\0');
+    net::read(client, net::buffer(got));
+    return got;
+  }
+
   beast::error_code ServerWrite(const std::string& text) {
     return RunOnServer([&](TlsStream& s, auto done) {
       net::async_write(s, net::buffer(text), [done](beast::error_code ec, size_t) { done(ec); });
@@ -258,9 +265,7 @@ TEST_F(TlsStreamTest, RecordsArrivingAByteAtATimeAndPaddedRecordsReadWhole) {
   EXPECT_FALSE(ec) << ec.message();
   // And the answer comes back through the relay.
   ASSERT_FALSE(ServerWrite("done"));
-  char got[4];
-  net::read(*client, net::buffer(got));
-  EXPECT_EQ(std::string(got, 4), "done");
+  EXPECT_EQ(ClientRead(*client, 4), "done");
 }
 
 TEST_F(TlsStreamTest, KeyUpdatesEitherWayKeepTheConversationGoing) {
@@ -280,9 +285,7 @@ TEST_F(TlsStreamTest, KeyUpdatesEitherWayKeepTheConversationGoing) {
     ASSERT_FALSE(ec) << ec.message();
     const std::string answer = Pattern(40000);  // several records under the new key
     ASSERT_FALSE(ServerWrite(answer));
-    std::string got(answer.size(), '\0');
-    net::read(*client, net::buffer(got));
-    EXPECT_TRUE(got == answer) << "round " << round;
+    EXPECT_TRUE(ClientRead(*client, answer.size()) == answer) << "round " << round;
   }
 }
 
@@ -301,9 +304,7 @@ TEST_F(TlsStreamTest, EachTls13CipherSuiteCarriesRecordsBothWays) {
     writer.join();
     ASSERT_FALSE(ec) << ec.message();
     ASSERT_FALSE(ServerWrite(sent));
-    std::string got(sent.size(), '\0');
-    net::read(*client, net::buffer(got));
-    EXPECT_TRUE(got == sent);
+    EXPECT_TRUE(ClientRead(*client, sent.size()) == sent);
   }
 }
 
@@ -317,9 +318,7 @@ TEST_F(TlsStreamTest, ATls12ConnectionStaysWithOpenSsl) {
   EXPECT_EQ(ServerRead(5, ec), "hello");
   EXPECT_FALSE(ec) << ec.message();
   ASSERT_FALSE(ServerWrite("world"));
-  char got[5];
-  net::read(*client, net::buffer(got));
-  EXPECT_EQ(std::string(got, 5), "world");
+  EXPECT_EQ(ClientRead(*client, 5), "world");
 }
 
 TEST_F(TlsStreamTest, AForgedOrOversizedRecordEndsTheConnectionWithItsReason) {
@@ -377,8 +376,7 @@ TEST_F(TlsStreamTest, AReadAndAWriteInFlightAtOnce) {
                      [&](beast::error_code ec, size_t) { write_done.set_value(ec); });
   });
   // The client takes the whole megabyte first, then answers the pending read.
-  std::string got(big.size(), '\0');
-  net::read(*client, net::buffer(got));
+  const std::string got = ClientRead(*client, big.size());
   EXPECT_FALSE(write_done.get_future().get());
   EXPECT_TRUE(got == big);
   net::write(*client, net::buffer("z", 1));
